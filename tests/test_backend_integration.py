@@ -203,3 +203,85 @@ async def test_concurrent_lookups_are_batched_without_changing_any_decision(
     for question, result, similarity in zip(questions, results, expected, strict=False):
         assert result.outcome == ("hit" if similarity >= 0.92 else "miss"), question
         assert result.similarity == pytest.approx(similarity, abs=2e-3), question
+
+
+def identity(team: str | None, key: str, end_user: str | None = None) -> dict[str, Any]:
+    """Request metadata as the proxy fills it for a virtual key (hashed key, team, end user)."""
+    return {
+        "model_group": "gpt-a",
+        "user_api_key_hash": key,
+        "user_api_key_team_id": team,
+        "user_api_key_end_user_id": end_user,
+    }
+
+
+def with_identity(text: str, md: dict[str, Any]) -> dict[str, Any]:
+    return {"model": "gpt-a", "messages": [{"role": "user", "content": text}], "metadata": dict(md)}
+
+
+@pytest.mark.parametrize(
+    ("isolation", "owner", "same_tenant", "other_tenant"),
+    [
+        ("team", identity("team-a", "key-1"), identity("team-a", "key-2"), identity("team-b", "key-3")),
+        ("team", identity(None, "key-1"), identity(None, "key-1"), identity(None, "key-2")),
+        ("key", identity("team-a", "key-1"), identity("team-b", "key-1"), identity("team-a", "key-2")),
+        (
+            "end_user",
+            identity("team-a", "key-1", "u1"),
+            identity("team-b", "key-2", "u1"),
+            identity("team-a", "key-1", "u2"),
+        ),
+    ],
+    ids=["team", "team-without-team-falls-back-to-key", "key", "end_user"],
+)
+async def test_tenant_isolation_from_proxy_metadata(
+    backend_factory: Any,
+    isolation: str,
+    owner: dict[str, Any],
+    same_tenant: dict[str, Any],
+    other_tenant: dict[str, Any],
+) -> None:
+    backend = backend_factory(isolation=isolation)
+    await backend.async_set_cache(
+        "k", completion("Use the reset link."), **with_identity("How do I reset a forgotten password?", owner)
+    )
+    paraphrase = "How can I reset my forgotten password?"
+    served = await backend.async_get_cache("k", **with_identity(paraphrase, same_tenant))
+    assert served is not None and answer_text(served) == "Use the reset link."  # a semantic hit in-tenant
+    assert await backend.async_get_cache("k", **with_identity(paraphrase, other_tenant)) is None
+    assert (
+        await backend.async_get_cache(
+            "k", **with_identity("How do I reset a forgotten password?", other_tenant)
+        )
+        is None
+    )
+
+
+async def test_no_isolation_shares_across_tenants(backend_factory: Any) -> None:
+    backend = backend_factory(isolation="none")
+    await backend.async_set_cache(
+        "k",
+        completion("Paris."),
+        **with_identity("What is the capital of France?", identity("a", "k1", "u1")),
+    )
+    served = await backend.async_get_cache(
+        "k", **with_identity("What's the capital city of France?", identity("b", "k2", "u2"))
+    )
+    assert served is not None
+
+
+async def test_stored_identities_are_hashed(backend_factory: Any, redis_url: str, index_name: str) -> None:
+    backend = backend_factory(isolation="end_user")
+    await backend.async_set_cache(
+        "k",
+        completion("Paris."),
+        **with_identity(
+            "What is the capital of France?", identity("team-secret", "sk-live-abcdef", "alice@example.com")
+        ),
+    )
+    client = redis.Redis.from_url(redis_url)
+    (key,) = list(client.scan_iter(match=f"{entry_prefix(index_name)}:*"))
+    stored = b" ".join(v for k, v in client.hgetall(key).items() if k != Fields.EMBEDDING.encode())
+    client.close()
+    for secret in (b"alice", b"sk-live", b"team-secret"):
+        assert secret not in stored

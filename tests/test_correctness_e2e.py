@@ -52,7 +52,10 @@ def test_a_follow_up_is_only_served_within_the_same_conversation(
 
     # The same conversation, follow-up reworded: a hit (earlier turns match exactly).
     same = conversation(
-        None, "Tell me about the Eiffel Tower.", "It is a wrought-iron tower in Paris.", "How tall is it exactly?"
+        None,
+        "Tell me about the Eiffel Tower.",
+        "It is a wrought-iron tower in Paris.",
+        "How tall is it exactly?",
     )
     again = gateway.proxy.chat("claude-b", messages=same)
     assert again.cache_hit and again.text == first.text and upstream.calls == 2
