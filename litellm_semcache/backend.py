@@ -9,12 +9,14 @@ Nothing here raises into LiteLLM: any failure is a miss, logged once per interva
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import litellm
 from litellm.caching.base_cache import BaseCache
 
 from .answers import Answer, read_answer
@@ -22,13 +24,21 @@ from .cacheability import CacheabilityFilter
 from .embedder import Embedder
 from .errors import BackendUnavailable, SemCacheError
 from .failsafe import CircuitBreaker, WarningThrottle
+from .metrics import Metrics
 from .request import ChatRequest, Skip, parse_request
 from .scope import Scope, compute_scope, exact_entry_id
 from .settings import SemCacheSettings
 from .store import RedisStore, StoredEntry
 from .verify import Verdict, Verifier
 
-__all__ = ["Lookup", "SemanticCacheBackend", "cache_controls", "requested_threshold"]
+__all__ = [
+    "STATUS_KEY",
+    "Lookup",
+    "SemanticCacheBackend",
+    "cache_controls",
+    "requested_threshold",
+    "status_of",
+]
 
 logger = logging.getLogger("litellm_semcache")
 
@@ -66,6 +76,38 @@ def requested_threshold(controls: Mapping[str, Any]) -> float | None:
                 raise ValueError(f"cache.{name} must be a number between 0 and 1, got {value!r}")
             return float(value)
     return None
+
+
+#: Request-metadata key where a lookup leaves its outcome (the plugin turns it into response headers).
+STATUS_KEY = "semcache"
+
+
+def status_of(found: Lookup) -> dict[str, Any]:
+    """What the response headers tell a client about the cache's decision."""
+    status: dict[str, Any] = {"status": found.outcome, "reason": found.reason}
+    if found.entry is not None:
+        status["entry_id"] = found.entry.id
+    return status
+
+
+def _savings(entry: StoredEntry, kwargs: Mapping[str, Any]) -> tuple[int, float]:
+    """Tokens and cost the provider would have charged for this hit (LiteLLM's price map)."""
+    try:
+        usage = json.loads(entry.response).get("usage") or {}
+        prompt, completion = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+    except (ValueError, TypeError, AttributeError):
+        return 0, 0.0
+    model = str(kwargs.get("model") or entry.model)
+    try:
+        prompt_cost, completion_cost = litellm.cost_per_token(
+            model=model,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            custom_llm_provider=kwargs.get("custom_llm_provider"),
+        )
+    except Exception:  # a model missing from the price map saves tokens, not known dollars
+        return prompt + completion, 0.0
+    return prompt + completion, float(prompt_cost + completion_cost)
 
 
 def _max_age(controls: Mapping[str, Any]) -> float | None:
@@ -113,9 +155,10 @@ class SemanticCacheBackend(BaseCache):
             timeout_seconds=settings.redis_timeout_seconds,
         )
         self.filter = CacheabilityFilter.from_settings(settings)
-        self.verifier = Verifier()
+        self.verifier = Verifier.from_settings(settings)
         self.breaker = CircuitBreaker()
         self.warnings = WarningThrottle(logger)
+        self.metrics = Metrics(self.store.stats_key)
         self._sync_loop: asyncio.AbstractEventLoop | None = None
         self._sync_lock = threading.Lock()
 
@@ -160,12 +203,22 @@ class SemanticCacheBackend(BaseCache):
 
     # --- lookup -------------------------------------------------------------------------------------------
     async def lookup(self, kwargs: Mapping[str, Any]) -> Lookup:
-        """Find a stored answer for a request. Never raises."""
+        """Find a stored answer for a request, and count the outcome. Never raises."""
         prepared = self.prepare(kwargs)
         if isinstance(prepared, Lookup):
-            return prepared
-        result = await self._guarded(self._lookup(*prepared, kwargs), "lookup")
-        return result if result is not None else Lookup("error", "backend_unavailable")
+            found = prepared
+        else:
+            result = await self._guarded(self._lookup(*prepared, kwargs), "lookup")
+            found = result if result is not None else Lookup("error", "backend_unavailable")
+        self.record(found, kwargs)
+        return found
+
+    def record(self, found: Lookup, kwargs: Mapping[str, Any]) -> None:
+        """Count a lookup outcome (and what a hit saved) in the shared metrics."""
+        self.metrics.lookup(found.outcome, found.reason, found.similarity)
+        if found.entry is not None:
+            self.metrics.saved(*_savings(found.entry, kwargs))
+        self.metrics.flush_in_background(self.store.client_nowait)
 
     async def _embed(self, text: str) -> Any:
         try:
@@ -214,9 +267,11 @@ class SemanticCacheBackend(BaseCache):
         logger.debug(
             "litellm-semcache: %s (%s, similarity %.3f)", found.outcome, found.reason, found.similarity
         )
+        metadata = kwargs.get("metadata")
+        if isinstance(metadata, dict):
+            metadata[STATUS_KEY] = status_of(found)
         if found.entry is None:
             return None
-        metadata = kwargs.get("metadata")
         if isinstance(metadata, dict):
             metadata["semantic-similarity"] = round(found.similarity, 4)
         return {"timestamp": found.entry.created_at, "response": found.entry.response}
@@ -231,10 +286,14 @@ class SemanticCacheBackend(BaseCache):
         answer = read_answer(value, allow_tool_calls=self.settings.cache_tool_calls)
         if not isinstance(answer, Answer):
             logger.debug("litellm-semcache: not storing (%s)", answer.reason)
+            self.metrics.stored(False, answer.reason)
             return None
-        return await self._guarded(
+        entry_id = await self._guarded(
             self._store(request, scope, answer, _ttl(kwargs, self.settings.ttl_seconds)), "store"
         )
+        self.metrics.stored(entry_id is not None, "backend_unavailable")
+        self.metrics.flush_in_background(self.store.client_nowait)
+        return entry_id
 
     async def _store(self, request: ChatRequest, scope: Scope, answer: Answer, ttl: int) -> str:
         embedding = await self._embed(request.query)

@@ -17,8 +17,10 @@ from typing import Any
 import litellm
 from litellm.caching.caching import Cache
 from litellm.integrations.custom_logger import CustomLogger
+from redis.exceptions import RedisError
 
-from .backend import Lookup, SemanticCacheBackend, cache_controls, requested_threshold
+from .admin import stats as admin_stats
+from .backend import STATUS_KEY, Lookup, SemanticCacheBackend, cache_controls, requested_threshold, status_of
 from .embedded_redis import ensure_embedded_redis
 from .errors import BackendUnavailable, ConfigError, SchemaMismatchError
 from .settings import SemCacheSettings, load_settings
@@ -87,7 +89,33 @@ class SemanticCachePlugin(CustomLogger):
         prepared = self.backend.prepare(data)
         if isinstance(prepared, Lookup):
             data["cache"] = {**controls, "no-cache": True, "no-store": True}
+            self.backend.record(prepared, data)
+            metadata = data.get("metadata")
+            if isinstance(metadata, dict):
+                metadata[STATUS_KEY] = status_of(prepared)
         return data
+
+    async def async_post_call_response_headers_hook(
+        self,
+        data: dict[str, Any],
+        user_api_key_dict: Any,
+        response: Any,
+        request_headers: dict[str, str] | None = None,
+        litellm_call_info: dict[str, Any] | None = None,
+    ) -> dict[str, str] | None:
+        """``x-semcache-status`` (hit, miss, filtered, skipped, error), ``-reason`` and, on a hit,
+        ``-entry-id`` (what `litellm-semcache delete` takes to remove a wrong answer)."""
+        metadata = data.get("metadata") if isinstance(data, dict) else None
+        status = metadata.get(STATUS_KEY) if isinstance(metadata, dict) else None
+        if not isinstance(status, dict):
+            return None
+        headers = {
+            "x-semcache-status": str(status.get("status")),
+            "x-semcache-reason": str(status.get("reason")),
+        }
+        if status.get("entry_id"):
+            headers["x-semcache-entry-id"] = str(status["entry_id"])
+        return headers
 
 
 async def _check_index(backend: SemanticCacheBackend) -> None:
@@ -95,6 +123,35 @@ async def _check_index(backend: SemanticCacheBackend) -> None:
         await backend.store.ensure_index()
     finally:
         await backend.store.close()
+
+
+#: Where the running proxy serves the cache's counters in the Prometheus text format.
+METRICS_PATH = "/semcache/metrics"
+
+
+def _mount_metrics_route(backend: SemanticCacheBackend) -> None:
+    """Serve the fleet-wide counters next to LiteLLM's own routes (only inside the proxy)."""
+    try:
+        from fastapi.responses import PlainTextResponse
+        from litellm.proxy.proxy_server import app
+    except ImportError:
+        return
+    if any(getattr(route, "path", None) == METRICS_PATH for route in app.routes):
+        return
+
+    async def semcache_metrics() -> PlainTextResponse:
+        from .metrics import prometheus_text
+
+        try:
+            await backend.metrics.flush(backend.store.client_nowait())  # this process's latest counts
+            snapshot = await admin_stats(backend.store)
+        except (RedisError, OSError) as exc:
+            return PlainTextResponse(f"litellm-semcache: Redis unavailable: {exc}\n", status_code=503)
+        return PlainTextResponse(
+            prometheus_text(snapshot, backend.settings.index_name), media_type="text/plain; version=0.0.4"
+        )
+
+    app.add_api_route(METRICS_PATH, semcache_metrics, methods=["GET"], include_in_schema=False)
 
 
 def install(
@@ -139,6 +196,7 @@ def install(
         max_messages=None,  # conversations are handled by the context policy, not cut off by length
         supported_call_types=SUPPORTED_CALL_TYPES,  # type: ignore[arg-type]
     )
+    _mount_metrics_route(backend)
     logger.info(
         "litellm-semcache: installed (index %s, threshold %.2f, scope %s, isolation %s)",
         settings.index_name,

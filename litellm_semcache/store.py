@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError, ResponseError
 from redisvl.exceptions import RedisSearchError, RedisVLError
 from redisvl.index import AsyncSearchIndex
@@ -24,7 +26,7 @@ from redisvl.query import VectorQuery
 from redisvl.query.filter import FilterExpression, Num, Tag
 
 from .errors import BackendUnavailable, SchemaMismatchError
-from .schema import Fields, compare_schemas, entry_prefix, index_schema
+from .schema import Fields, compare_schemas, entry_prefix, index_schema, stats_key
 
 __all__ = ["Candidate", "RedisStore", "StoredEntry"]
 
@@ -131,6 +133,7 @@ class RedisStore:
             hnsw_ef_runtime=hnsw_ef_runtime,
         )
         self.prefix = entry_prefix(index_name)
+        self.stats_key = stats_key(index_name)
         self._states: dict[asyncio.AbstractEventLoop, _LoopState] = {}
 
     # --- connections --------------------------------------------------------------------------------
@@ -142,7 +145,9 @@ class RedisStore:
                 self.redis_url,
                 socket_timeout=self.timeout_seconds,
                 socket_connect_timeout=self.timeout_seconds,
-                retry_on_timeout=False,
+                # No client-side retries with backoff (redis-py's default waits seconds on a dead server):
+                # a failed call is a miss, and the circuit breaker decides when to try again.
+                retry=Retry(NoBackoff(), 0),
                 health_check_interval=30,
             )
             index = AsyncSearchIndex(self.schema, redis_client=client)
@@ -153,6 +158,10 @@ class RedisStore:
 
     async def client(self) -> aioredis.Redis:
         """The Redis client of the running event loop."""
+        return self._state().client
+
+    def client_nowait(self) -> aioredis.Redis:
+        """The Redis client of the running event loop, from sync code running on it."""
         return self._state().client
 
     async def ensure_index(self, *, force_check: bool = False) -> None:

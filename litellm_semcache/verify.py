@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .settings import SemCacheSettings
 from .store import Candidate
 
 __all__ = ["Verdict", "Verifier"]
@@ -25,8 +26,20 @@ class Verdict:
     """Similarity of the best candidate seen (0.0 when there was none)."""
 
 
+@dataclass(frozen=True)
 class Verifier:
     """Checks candidates in order of similarity; the first that passes every check is the hit."""
+
+    @classmethod
+    def from_settings(cls, settings: SemCacheSettings) -> Verifier:
+        """The verifier the settings describe."""
+        del settings
+        return cls()
+
+    @classmethod
+    def threshold_only(cls) -> Verifier:
+        """A plain similarity threshold, every verification stage off (the baseline)."""
+        return cls()
 
     def decide(
         self,

