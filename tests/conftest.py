@@ -105,8 +105,9 @@ async def backend_factory(settings_factory: Any, embedder: Embedder, redis_url: 
     made: list[SemanticCacheBackend] = []
 
     def make(**overrides: Any) -> SemanticCacheBackend:
-        settings = settings_factory(**overrides)
-        backend = SemanticCacheBackend(settings, redis_url=redis_url, embedder=embedder)
+        url = overrides.pop("redis_url", redis_url)
+        settings = settings_factory(**overrides).model_copy(update={"redis_url": url})
+        backend = SemanticCacheBackend(settings, redis_url=url, embedder=embedder)
         made.append(backend)
         return backend
 

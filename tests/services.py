@@ -54,6 +54,9 @@ def _wait(
         except Exception:
             pass
         time.sleep(0.1)
+    if process is not None:  # never leave a half-started service behind
+        process.kill()
+        process.wait(5)
     tail = log.read_text(errors="replace")[-4000:] if log and log.exists() else ""
     raise RuntimeError(f"{what} not ready after {timeout:.0f}s:\n{tail}")
 
@@ -94,7 +97,9 @@ class RedisServer:
         self.process, self.log = fresh.process, fresh.log
 
 
-def start_redis(data_dir: Path, *, port: int | None = None, extra_args: tuple[str, ...] = ()) -> RedisServer:
+def start_redis(
+    data_dir: Path, *, port: int | None = None, password: str | None = None, extra_args: tuple[str, ...] = ()
+) -> RedisServer:
     server, modules = redis_stack_binaries()
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -115,10 +120,12 @@ def start_redis(data_dir: Path, *, port: int | None = None, extra_args: tuple[st
         str(log),
         *extra_args,
     ]
+    if password:
+        command += ["--requirepass", password]
     for module in modules:
         command += ["--loadmodule", str(module)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1)
+    client = redis.Redis(host="127.0.0.1", port=port, password=password, socket_timeout=1)
     _wait(client.ping, 30, "redis-server", process, log)
     client.close()
     return RedisServer(port, data_dir, process, log)
