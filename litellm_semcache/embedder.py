@@ -15,16 +15,18 @@ import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .errors import BackendUnavailable, ConfigError
+from .onnx_encoder import OnnxEncoder, load_onnx_encoder
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-__all__ = ["Embedder", "Embedding", "resolve_model_path"]
+__all__ = ["Embedder", "Embedding", "default_onnx_cache_dir", "resolve_model_path"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +54,12 @@ def resolve_model_path(name: str) -> str:
         logger.info("litellm-semcache: loading %s from the local package at %s", name, path)
         return path
     return name
+
+
+def default_onnx_cache_dir() -> Path:
+    """Where exported ONNX models are kept: a cache, shared by every process of the machine."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "litellm-semcache" / "onnx"
 
 
 class _LoopBatcher:
@@ -95,8 +103,13 @@ class Embedder:
         max_batch_size: int = 32,
         max_query_tokens: int | None = None,
         device: str | None = None,
+        runtime: str = "auto",
+        onnx_cache_dir: Path | None = None,
     ) -> None:
         self.model_name = model
+        self.runtime = runtime
+        self.onnx_cache_dir = onnx_cache_dir or default_onnx_cache_dir()
+        self._onnx: OnnxEncoder | None = None
         self.max_batch_size = max_batch_size
         self.max_query_tokens = max_query_tokens
         self.device = device or os.environ.get("SEMCACHE_DEVICE") or "cpu"
@@ -122,10 +135,23 @@ class Embedder:
 
                 path = resolve_model_path(self.model_name)
                 try:
-                    self._model = SentenceTransformer(path, device=self.device)
+                    model = SentenceTransformer(path, device=self.device)
                 except Exception as exc:
                     raise ConfigError(f"cannot load embedding model {self.model_name!r}: {exc}") from exc
+                if self.runtime != "torch" and self.device == "cpu":
+                    self._onnx = load_onnx_encoder(model, self.model_name, self.onnx_cache_dir)
+                    if self._onnx is None and self.runtime == "onnx":
+                        raise ConfigError(
+                            f"embedding_runtime is onnx but {self.model_name!r} cannot run on it"
+                        )
+                self._model = model
         return self._model
+
+    @property
+    def runtime_in_use(self) -> str:
+        """``onnx`` or ``torch``: what actually encodes (after :meth:`load`)."""
+        self.load()
+        return "onnx" if self._onnx is not None else "torch"
 
     @property
     def dimensions(self) -> int:
@@ -149,7 +175,9 @@ class Embedder:
         ]
         fitting = [i for i, count in enumerate(token_counts) if count <= limit]
         vectors: np.ndarray[Any, np.dtype[np.float32]] | None = None
-        if fitting:
+        if fitting and self._onnx is not None:
+            vectors = self._onnx.encode([texts[i] for i in fitting])
+        elif fitting:
             vectors = model.encode(
                 [texts[i] for i in fitting],
                 batch_size=max(len(fitting), 1),

@@ -130,6 +130,11 @@ class SemCacheSettings(BaseSettings):
         default="sentence-transformers/all-MiniLM-L6-v2",
         description="sentence-transformers model: a Hugging Face hub name or a local directory.",
     )
+    embedding_runtime: Literal["auto", "onnx", "torch"] = Field(
+        default="auto",
+        description="`auto`: ONNX Runtime when the model allows it (same vectors, ~2.5x faster per query on "
+        "a CPU), else PyTorch; `onnx`: fail at start if it cannot; `torch`: always PyTorch.",
+    )
     similarity_threshold: float = Field(
         default=0.92,
         ge=0.0,
@@ -137,6 +142,13 @@ class SemCacheSettings(BaseSettings):
         description="Cosine similarity (0-1) a stored query must reach to be served as a hit.",
     )
     top_k: int = Field(default=5, ge=1, le=50, description="Nearest stored queries fetched per lookup.")
+    hnsw_ef_runtime: int = Field(
+        default=50,
+        ge=1,
+        le=4096,
+        description="HNSW candidate list size per query: higher finds the true nearest more often, slower. "
+        "Applied per query, so it can change without rebuilding the index.",
+    )
     vector_dtype: Literal["float32", "float16"] = Field(
         default="float32", description="Storage type of the vectors; float16 halves their memory."
     )

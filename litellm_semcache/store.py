@@ -116,7 +116,7 @@ class RedisStore:
         timeout_seconds: float = 0.5,
         hnsw_m: int = 16,
         hnsw_ef_construction: int = 200,
-        hnsw_ef_runtime: int = 10,
+        hnsw_ef_runtime: int = 50,
     ) -> None:
         self.redis_url = redis_url
         self.index_name = index_name
@@ -132,6 +132,7 @@ class RedisStore:
             hnsw_ef_construction=hnsw_ef_construction,
             hnsw_ef_runtime=hnsw_ef_runtime,
         )
+        self.ef_runtime = hnsw_ef_runtime
         self.prefix = entry_prefix(index_name)
         self.stats_key = stats_key(index_name)
         self._states: dict[asyncio.AbstractEventLoop, _LoopState] = {}
@@ -271,6 +272,7 @@ class RedisStore:
             filter_expression=filter_expression,
             dtype=self.datatype,
             num_results=k,
+            ef_runtime=self.ef_runtime,
         )
         rows = await self._call(lambda: self._state().index.query(query))
         candidates = [

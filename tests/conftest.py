@@ -6,12 +6,18 @@ Services start on first use (opt-in per test) on free ports and are stopped at t
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 # Before anything imports transformers or litellm: no hub downloads, no remote price map.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The exported ONNX model is cached per session, shared by the proxies the tests start, then removed.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="semcache-test-cache-")
+atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], True)
 
 import contextlib
 import time

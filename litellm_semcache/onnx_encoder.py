@@ -1,0 +1,151 @@
+"""Run a sentence-transformers model with ONNX Runtime: the same vectors, in about 40% of the time.
+
+On a CPU, one query through PyTorch costs ~12 ms for all-MiniLM-L6-v2 (mostly per-operator overhead);
+ONNX Runtime on one thread does it in ~5 ms and leaves the other core to the proxy's event loop. The
+model is exported once with ``torch.onnx`` into the state directory and reused afterwards.
+
+Only the plain "transformer → mean pooling → (normalize)" pipeline is exported (all-MiniLM-L6-v2 and most
+sentence-transformers models); anything else, or an export whose vectors differ from PyTorch's, stays
+on PyTorch. (sentence-transformers' own ``backend="onnx"`` needs `optimum`, whose releases pin a
+transformers version older than sentence-transformers 6 accepts.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+__all__ = ["OnnxEncoder", "load_onnx_encoder"]
+
+logger = logging.getLogger(__name__)
+
+_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+_CHECK_SENTENCES = (
+    "How do I reset my password?",
+    "Convert 100 Fahrenheit to Celsius",
+    "What is the capital of France and why did it become the capital?",
+)
+_MAX_DIFFERENCE = 1e-3
+
+
+class OnnxEncoder:
+    """Tokenize, run the exported transformer, mean-pool, normalize."""
+
+    def __init__(self, session: Any, tokenizer: Any, max_tokens: int) -> None:
+        self.session = session
+        self.tokenizer = tokenizer
+        self.max_tokens = max_tokens
+        self.input_names = [i.name for i in session.get_inputs()]
+
+    def encode(self, texts: list[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
+        """Normalized embeddings of the texts (truncated at the model's window, as PyTorch does)."""
+        encoded = self.tokenizer(
+            texts, padding=True, truncation=True, max_length=self.max_tokens, return_tensors="np"
+        )
+        feeds = {name: encoded[name].astype(np.int64) for name in self.input_names}
+        hidden = self.session.run(None, feeds)[0]
+        mask = encoded["attention_mask"][..., None].astype(np.float32)
+        pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+
+def _exportable(model: SentenceTransformer) -> bool:
+    modules = list(model)
+    if len(modules) not in (2, 3) or type(modules[0]).__name__ != "Transformer":
+        return False
+    pooling = modules[1].get_config_dict() if hasattr(modules[1], "get_config_dict") else {}
+    if type(modules[1]).__name__ != "Pooling" or pooling.get("pooling_mode") != "mean":
+        return False
+    return len(modules) == 2 or type(modules[2]).__name__ == "Normalize"
+
+
+def _fingerprint(model: SentenceTransformer, name: str) -> str:
+    """Names the exported file: a different model or different weights never reuse it."""
+    parameters = list(model.parameters())
+    sample = b"".join(
+        p.detach().flatten()[:16].numpy().tobytes() for p in parameters[:: max(len(parameters) // 8, 1)]
+    )
+    material = f"{name}|{sum(p.numel() for p in parameters)}".encode() + sample
+    return hashlib.sha256(material).hexdigest()[:16]
+
+
+def _export(model: SentenceTransformer, path: Path) -> None:
+    import torch
+
+    transformer = list(model)[0].auto_model.eval()
+    names = [n for n in _INPUTS if n in model.tokenizer.model_input_names]
+
+    class _Wrapper(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = transformer
+
+        def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+            return self.inner(**dict(zip(names, inputs, strict=True))).last_hidden_state
+
+    sample = model.tokenizer(["an example sentence to trace"], return_tensors="pt")
+    axes = {n: {0: "batch", 1: "tokens"} for n in names} | {"hidden": {0: "batch", 1: "tokens"}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".onnx.tmp", delete=False) as handle:
+        tmp = Path(handle.name)
+    try:
+        with torch.inference_mode():
+            torch.onnx.export(
+                _Wrapper(),
+                tuple(sample[n] for n in names),
+                str(tmp),
+                input_names=names,
+                output_names=["hidden"],
+                dynamic_axes=axes,
+                opset_version=17,
+                dynamo=False,
+            )
+        os.replace(tmp, path)  # atomic: several workers may export at once
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def load_onnx_encoder(model: SentenceTransformer, name: str, cache_dir: Path) -> OnnxEncoder | None:
+    """An ONNX encoder equivalent to the model, or None (unsupported pipeline, missing runtime,
+    or vectors that do not match PyTorch's)."""
+    try:
+        import onnxruntime
+    except ImportError:
+        return None
+    if not _exportable(model):
+        logger.info("litellm-semcache: %s is not a mean-pooling model; embedding with PyTorch", name)
+        return None
+    path = Path(cache_dir).expanduser() / f"{_fingerprint(model, name)}.onnx"
+    try:
+        if not path.exists():
+            logger.info("litellm-semcache: exporting %s to ONNX at %s (once)", name, path)
+            _export(model, path)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 1  # one core for the model, the other for the proxy's event loop
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        encoder = OnnxEncoder(session, model.tokenizer, int(model.max_seq_length))
+        reference = model.encode(list(_CHECK_SENTENCES), normalize_embeddings=True, convert_to_numpy=True)
+        difference = float(np.abs(encoder.encode(list(_CHECK_SENTENCES)) - reference).max())
+    except Exception as exc:  # any export/runtime problem: PyTorch still works
+        logger.warning("litellm-semcache: ONNX export of %s failed (%s); embedding with PyTorch", name, exc)
+        return None
+    if difference > _MAX_DIFFERENCE:
+        logger.warning(
+            "litellm-semcache: ONNX vectors of %s differ from PyTorch's by %.2g; using PyTorch",
+            name,
+            difference,
+        )
+        return None
+    return encoder
