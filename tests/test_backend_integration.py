@@ -178,7 +178,7 @@ async def test_incomplete_answers_and_filtered_questions_are_not_stored(
 async def test_concurrent_lookups_are_batched_without_changing_any_decision(
     backend_factory: Any, embedder: Embedder
 ) -> None:
-    backend = backend_factory()
+    backend = backend_factory(similarity_threshold=0.92, contrast_guard=False)  # a pure similarity decision
     stored = "What is the capital of France?"
     await backend.async_set_cache("k", completion("Paris."), **chat(stored))
     questions = [

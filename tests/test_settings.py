@@ -13,7 +13,8 @@ from litellm_semcache.settings import DEFAULT_NEVER_CACHE_PATTERNS, SemCacheSett
 def test_defaults() -> None:
     settings = SemCacheSettings()
     assert settings.redis_url is None
-    assert settings.similarity_threshold == 0.92
+    assert settings.similarity_threshold == 0.82  # with the contrast guard; see benchmarks/quality.py
+    assert settings.contrast_guard and not settings.answer_vote and settings.top_k == 10
     assert settings.ttl_seconds == 86400
     assert settings.scope == "global"
     assert settings.embedding_model == "sentence-transformers/all-MiniLM-L6-v2"
