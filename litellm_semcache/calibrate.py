@@ -19,7 +19,7 @@ import csv
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +36,16 @@ __all__ = [
     "PairSet",
     "Row",
     "add_calibrate_parser",
+    "embed_all",
     "evaluate_intents",
     "evaluate_pairs",
     "load_intent_split",
     "load_pairs",
+    "nearest_candidates",
     "recommend",
     "run_calibrate",
+    "score_intents",
+    "score_pairs",
 ]
 
 DEFAULT_THRESHOLDS = tuple(round(0.70 + 0.01 * i, 2) for i in range(30))
@@ -77,6 +81,9 @@ class Row:
     hits: int
     correct: int
     out_of_scope_hit_rate: float | None = None
+    """Intent sets: share of out-of-scope queries that got a hit (should be ~0)."""
+    false_match_rate: float | None = None
+    """Pair sets: share of the different-question pairs that matched."""
 
 
 # --- loading -----------------------------------------------------------------------------------------------
@@ -178,18 +185,15 @@ def embed_all(embedder: Embedder, texts: Sequence[str], progress: bool = True) -
     return vectors
 
 
-def evaluate_pairs(
+def score_pairs(
     verifier: Verifier,
     pairs: PairSet,
-    embedder: Embedder,
+    similarities: np.ndarray[Any, Any],
     thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
-    progress: bool = True,
 ) -> list[Row]:
-    """Quality of the decision on labelled pairs, per threshold."""
-    va = embed_all(embedder, pairs.a, progress)
-    vb = embed_all(embedder, pairs.b, progress)
-    similarities = np.einsum("ij,ij->i", va, vb)
+    """Quality of the decision on labelled pairs (a cache holding only ``a`` is asked ``b``)."""
     positives = sum(pairs.same)
+    negatives = len(pairs.same) - positives
     rows = []
     for threshold in thresholds:
         hits = correct = 0
@@ -200,33 +204,40 @@ def evaluate_pairs(
             if verifier.decide(pairs.b[i], [candidate], threshold).hit is not None:
                 hits += 1
                 correct += same
-        rows.append(_row(threshold, len(pairs.same), hits, correct, positives))
+        row = _row(threshold, len(pairs.same), hits, correct, positives)
+        rows.append(replace(row, false_match_rate=(hits - correct) / negatives if negatives else None))
     return rows
 
 
-def evaluate_intents(
+def evaluate_pairs(
     verifier: Verifier,
-    cache: IntentSet,
-    queries: IntentSet,
+    pairs: PairSet,
     embedder: Embedder,
-    *,
-    k: int = 5,
     thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
     progress: bool = True,
 ) -> list[Row]:
-    """Fill a cache with one labelled set, query it with another; quality per threshold.
+    """Embed labelled pairs and score them per threshold."""
+    va = embed_all(embedder, pairs.a, progress)
+    vb = embed_all(embedder, pairs.b, progress)
+    return score_pairs(verifier, pairs, np.einsum("ij,ij->i", va, vb), thresholds)
 
-    The nearest neighbours are computed exactly (brute force); the live index is HNSW, whose recall at
-    these sizes is close to exact (see benchmarks/results/scale.md).
+
+def nearest_candidates(
+    cache: IntentSet,
+    cache_vectors: np.ndarray[Any, Any],
+    query_vectors: np.ndarray[Any, Any],
+    k: int,
+    progress: bool = True,
+) -> list[list[Candidate]]:
+    """The k nearest cached texts of every query, most similar first (exact search, brute force).
+
+    The live index is HNSW; its recall against exact search is measured in benchmarks/results/scale.md.
     """
     from tqdm import tqdm
 
-    cache_vectors = embed_all(embedder, cache.texts, progress)
-    query_vectors = embed_all(embedder, queries.texts, progress)
-    known = set(cache.labels)
     candidates: list[list[Candidate]] = []
     for start in tqdm(
-        range(0, len(queries.texts), 512),
+        range(0, len(query_vectors), 512),
         desc="searching",
         unit="batch",
         disable=not progress,
@@ -248,8 +259,25 @@ def evaluate_intents(
                     for j in ordered
                 ]
             )
-    answerable = sum(label in known and label not in _OUT_OF_SCOPE for label in queries.labels)
-    oos_total = sum(label not in known or label in _OUT_OF_SCOPE for label in queries.labels)
+    return candidates
+
+
+def score_intents(
+    verifier: Verifier,
+    queries: IntentSet,
+    candidates: Sequence[Sequence[Candidate]],
+    known_labels: set[str],
+    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+    progress: bool = True,
+) -> list[Row]:
+    """Quality per threshold of serving each query its verified candidate (correct: same intent)."""
+    from tqdm import tqdm
+
+    def out_of_scope(label: str) -> bool:
+        return label not in known_labels or label in _OUT_OF_SCOPE
+
+    answerable = sum(not out_of_scope(label) for label in queries.labels)
+    oos_total = len(queries.labels) - answerable
     rows = []
     for threshold in tqdm(thresholds, desc="thresholds", disable=not progress, file=sys.stderr):
         hits = correct = oos_hits = 0
@@ -259,9 +287,26 @@ def evaluate_intents(
                 continue
             hits += 1
             correct += verdict.hit.answer_id == label
-            oos_hits += label not in known or label in _OUT_OF_SCOPE
+            oos_hits += out_of_scope(label)
         rows.append(_row(threshold, len(queries.texts), hits, correct, answerable, oos_hits, oos_total))
     return rows
+
+
+def evaluate_intents(
+    verifier: Verifier,
+    cache: IntentSet,
+    queries: IntentSet,
+    embedder: Embedder,
+    *,
+    k: int = 10,
+    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+    progress: bool = True,
+) -> list[Row]:
+    """Fill a cache with one labelled set, query it with another; quality per threshold."""
+    cache_vectors = embed_all(embedder, cache.texts, progress)
+    query_vectors = embed_all(embedder, queries.texts, progress)
+    candidates = nearest_candidates(cache, cache_vectors, query_vectors, k, progress)
+    return score_intents(verifier, queries, candidates, set(cache.labels), thresholds, progress)
 
 
 def recommend(rows: Sequence[Row], target_precision: float) -> Row | None:
@@ -273,9 +318,10 @@ def recommend(rows: Sequence[Row], target_precision: float) -> Row | None:
 def format_table(rows: Sequence[Row], marked: float | None = None) -> str:
     """A plain-text table of the rows."""
     has_oos = any(row.out_of_scope_hit_rate is not None for row in rows)
-    header = f"{'threshold':>9} {'hit rate':>9} {'precision':>9} {'recall':>7} {'F1':>6}" + (
-        f" {'oos hits':>8}" if has_oos else ""
-    )
+    has_false = any(row.false_match_rate is not None for row in rows)
+    header = f"{'threshold':>9} {'hit rate':>9} {'precision':>9} {'recall':>7} {'F1':>6}"
+    header += f" {'oos hits':>8}" if has_oos else ""
+    header += f" {'false matches':>13}" if has_false else ""
     lines = [header]
     for row in rows:
         line = (
@@ -284,13 +330,21 @@ def format_table(rows: Sequence[Row], marked: float | None = None) -> str:
         )
         if has_oos:
             line += f" {row.out_of_scope_hit_rate or 0:>8.1%}"
+        if has_false:
+            line += f" {row.false_match_rate or 0:>13.1%}"
         if marked is not None and abs(row.threshold - marked) < 1e-9:
             line += "  <- recommended"
         lines.append(line)
     return "\n".join(lines)
 
 
-def plot(profiles: dict[str, Sequence[Row]], path: Path, title: str, target_precision: float) -> None:
+def plot(
+    profiles: dict[str, Sequence[Row]],
+    path: Path,
+    title: str,
+    target_precision: float,
+    marker: float | None = None,
+) -> None:
     """A PNG of precision and hit rate against the threshold, one line pair per verification profile.
 
     Raises:
@@ -317,6 +371,10 @@ def plot(profiles: dict[str, Sequence[Row]], path: Path, title: str, target_prec
             label=f"hit rate ({name})",
         )
     axis.axhline(target_precision, color="grey", linewidth=0.8, linestyle=":", label="target precision")
+    if marker is not None:
+        axis.axvline(
+            marker, color="black", linewidth=0.8, linestyle="-.", label=f"chosen threshold {marker:.2f}"
+        )
     axis.set_xlabel("similarity threshold")
     axis.set_ylim(0, 1.01)
     axis.set_title(title)
@@ -348,16 +406,25 @@ def add_calibrate_parser(commands: Any) -> None:
     parser.add_argument("--plot", type=Path, help="write a PNG of precision and hit rate vs threshold")
     parser.add_argument("--json", type=Path, help="write the tables as JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
-
-
-def _profiles(settings: SemCacheSettings) -> dict[str, Verifier]:
-    configured = Verifier.from_settings(settings)
-    plain = Verifier.threshold_only()
-    return (
-        {"threshold only": plain}
-        if configured == plain
-        else {"threshold only": plain, "configured": configured}
+    parser.add_argument(
+        "--canonical-answers",
+        action="store_true",
+        help="also try the answer vote (only meaningful when equal questions store the same answer text, "
+        "as in an imported FAQ; intent-labelled sets behave that way)",
     )
+
+
+#: Settings that name each verification profile `calibrate` compares.
+PROFILE_SETTINGS: dict[str, dict[str, Any]] = {
+    "threshold only": {"contrast_guard": False, "answer_vote": False},
+    "contrast guard": {"contrast_guard": True, "answer_vote": False},
+    "contrast guard + answer vote": {"contrast_guard": True, "answer_vote": True},
+}
+
+
+def _profiles(settings: SemCacheSettings, canonical_answers: bool) -> dict[str, Verifier]:
+    names = [n for n in PROFILE_SETTINGS if canonical_answers or n != "contrast guard + answer vote"]
+    return {n: Verifier.from_settings(settings.model_copy(update=PROFILE_SETTINGS[n])) for n in names}
 
 
 def run_calibrate(
@@ -370,20 +437,26 @@ def run_calibrate(
         raise ConfigError("--cache needs --queries")
     embedder = (embedder_factory or (lambda: Embedder(settings.embedding_model)))()
     progress = not args.quiet
+    profiles = _profiles(settings, args.canonical_answers)
     results: dict[str, list[Row]] = {}
-    for name, verifier in _profiles(settings).items():
-        if args.pairs:
-            pairs = load_pairs(args.pairs)
-            if args.limit:
-                pairs = PairSet(pairs.a[: args.limit], pairs.b[: args.limit], pairs.same[: args.limit])
-            results[name] = evaluate_pairs(verifier, pairs, embedder, progress=progress)
-        else:
-            cache, queries = load_intent_split(args.cache), load_intent_split(args.queries)
-            if args.limit:
-                queries = IntentSet(queries.texts[: args.limit], queries.labels[: args.limit])
-            results[name] = evaluate_intents(
-                verifier, cache, queries, embedder, k=settings.top_k, progress=progress
-            )
+    if args.pairs:
+        pairs = load_pairs(args.pairs)
+        if args.limit:
+            pairs = PairSet(pairs.a[: args.limit], pairs.b[: args.limit], pairs.same[: args.limit])
+        va, vb = embed_all(embedder, pairs.a, progress), embed_all(embedder, pairs.b, progress)
+        similarities = np.einsum("ij,ij->i", va, vb)
+        for name, verifier in profiles.items():
+            results[name] = score_pairs(verifier, pairs, similarities)
+    else:
+        cache, queries = load_intent_split(args.cache), load_intent_split(args.queries)
+        if args.limit:
+            queries = IntentSet(queries.texts[: args.limit], queries.labels[: args.limit])
+        cache_vectors = embed_all(embedder, cache.texts, progress)
+        candidates = nearest_candidates(
+            cache, cache_vectors, embed_all(embedder, queries.texts, progress), settings.top_k, progress
+        )
+        for name, verifier in profiles.items():
+            results[name] = score_intents(verifier, queries, candidates, set(cache.labels), progress=progress)
     best: tuple[str, Row] | None = None
     for name, rows in results.items():
         pick = recommend(rows, args.target_precision)
