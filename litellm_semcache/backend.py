@@ -22,6 +22,7 @@ from litellm.caching.base_cache import BaseCache
 
 from .answers import Answer, read_answer
 from .cacheability import CacheabilityFilter
+from .controls import cache_controls, max_age, requested_threshold, ttl_seconds
 from .embedder import Embedder
 from .errors import BackendUnavailable, SemCacheError
 from .failsafe import CircuitBreaker, WarningThrottle
@@ -32,14 +33,7 @@ from .settings import SemCacheSettings
 from .store import RedisStore, StoredEntry
 from .verify import Verdict, Verifier
 
-__all__ = [
-    "STATUS_KEY",
-    "Lookup",
-    "SemanticCacheBackend",
-    "cache_controls",
-    "requested_threshold",
-    "status_of",
-]
+__all__ = ["STATUS_KEY", "Lookup", "SemanticCacheBackend", "status_of"]
 
 logger = logging.getLogger("litellm_semcache")
 
@@ -73,27 +67,6 @@ class _Laps:
         self._last = now
 
 
-def cache_controls(kwargs: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The request's ``cache`` field (LiteLLM's per-request cache controls)."""
-    controls = kwargs.get("cache")
-    return controls if isinstance(controls, Mapping) else {}
-
-
-def requested_threshold(controls: Mapping[str, Any]) -> float | None:
-    """A per-request similarity threshold, ``cache: {"similarity-threshold": 0.95}``.
-
-    Raises:
-        ValueError: the value is not a number between 0 and 1.
-    """
-    for name in ("similarity-threshold", "similarity_threshold"):
-        if name in controls and controls[name] is not None:
-            value = controls[name]
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-                raise ValueError(f"cache.{name} must be a number between 0 and 1, got {value!r}")
-            return float(value)
-    return None
-
-
 #: Request-metadata key where a lookup leaves its outcome (the plugin turns it into response headers).
 STATUS_KEY = "semcache"
 
@@ -124,25 +97,6 @@ def _savings(entry: StoredEntry, kwargs: Mapping[str, Any]) -> tuple[int, float]
     except Exception:  # a model missing from the price map saves tokens, not known dollars
         return prompt + completion, 0.0
     return prompt + completion, float(prompt_cost + completion_cost)
-
-
-def _max_age(controls: Mapping[str, Any]) -> float | None:
-    for name in ("s-maxage", "s-max-age"):
-        value = controls.get(name)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
-            return float(value)
-    return None
-
-
-def _ttl(kwargs: Mapping[str, Any], default: int) -> int:
-    value = kwargs.get("ttl")
-    if value is None:
-        value = cache_controls(kwargs).get("ttl")
-    try:
-        ttl = int(value) if value is not None else default
-    except (TypeError, ValueError):
-        return default
-    return ttl if ttl > 0 else default
 
 
 class SemanticCacheBackend(BaseCache):
@@ -256,8 +210,8 @@ class SemanticCacheBackend(BaseCache):
             threshold = None  # the proxy hook rejects it with a 400; SDK callers get the default
         if threshold is None:
             threshold = self.settings.similarity_threshold
-        max_age = _max_age(controls)
-        min_created_at = self.store.now() - max_age if max_age is not None else None
+        oldest = max_age(controls)
+        min_created_at = self.store.now() - oldest if oldest is not None else None
 
         entry = await self.store.get(exact_entry_id(scope, request.query))
         laps.lap("exact_get")
@@ -316,7 +270,7 @@ class SemanticCacheBackend(BaseCache):
             self.metrics.stored(False, answer.reason)
             return None
         entry_id = await self._guarded(
-            self._store(request, scope, answer, _ttl(kwargs, self.settings.ttl_seconds)), "store"
+            self._store(request, scope, answer, ttl_seconds(kwargs, self.settings.ttl_seconds)), "store"
         )
         self.metrics.stored(entry_id is not None, "backend_unavailable")
         self.metrics.flush_in_background(self.store.client_nowait)

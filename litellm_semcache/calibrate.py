@@ -15,10 +15,9 @@ from its :class:`~litellm_semcache.verify.Verifier`, so a calibrated setting beh
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ import numpy as np
 
 from .embedder import Embedder
 from .errors import ConfigError
+from .labelled_data import OUT_OF_SCOPE, IntentSet, PairSet, load_intent_split, load_pairs
 from .settings import SemCacheSettings
 from .store import Candidate
 from .verify import Verifier
@@ -49,24 +49,6 @@ __all__ = [
 ]
 
 DEFAULT_THRESHOLDS = tuple(round(0.70 + 0.01 * i, 2) for i in range(30))
-_OUT_OF_SCOPE = frozenset({"oos", ""})
-
-
-@dataclass(frozen=True)
-class PairSet:
-    """Labelled pairs: is ``b`` the same question as ``a``?"""
-
-    a: list[str]
-    b: list[str]
-    same: list[bool]
-
-
-@dataclass(frozen=True)
-class IntentSet:
-    """Texts with intent labels (``oos`` or empty: an intent no cached entry has)."""
-
-    texts: list[str]
-    labels: list[str]
 
 
 @dataclass(frozen=True)
@@ -84,65 +66,6 @@ class Row:
     """Intent sets: share of out-of-scope queries that got a hit (should be ~0)."""
     false_match_rate: float | None = None
     """Pair sets: share of the different-question pairs that matched."""
-
-
-# --- loading -----------------------------------------------------------------------------------------------
-def _truthy(value: Any) -> bool:
-    return str(value).strip().lower() in ("1", "true", "yes", "y", "same")
-
-
-def load_pairs(path: Path) -> PairSet:
-    """Pairs from CSV (header ``a,b,same``) or JSONL (``{"a", "b", "same"}``).
-
-    Raises:
-        ConfigError: a row misses a field.
-    """
-    with open(path, encoding="utf-8") as handle:
-        if path.suffix.lower() in (".jsonl", ".ndjson"):
-            rows: Iterable[dict[str, Any]] = (json.loads(line) for line in handle if line.strip())
-        else:
-            rows = csv.DictReader(handle)
-        a, b, same = [], [], []
-        for number, row in enumerate(rows, start=1):
-            if not row.get("a") or not row.get("b") or row.get("same") in (None, ""):
-                raise ConfigError(f"{path}: row {number} needs `a`, `b` and `same`")
-            a.append(str(row["a"]))
-            b.append(str(row["b"]))
-            same.append(_truthy(row["same"]))
-    return PairSet(a, b, same)
-
-
-def load_intent_split(spec: str) -> IntentSet:
-    """``train.csv`` (``text,category``) or ``data_full.json:test+oos_test`` (CLINC150 splits, ``+``-joined).
-
-    Raises:
-        ConfigError: the file or split does not exist or has no labelled texts.
-    """
-    path_text, _, splits = spec.partition(":")
-    path = Path(path_text)
-    if not path.exists():
-        raise ConfigError(f"no such file: {path}")
-    texts: list[str] = []
-    labels: list[str] = []
-    if path.suffix.lower() == ".json":
-        data = json.loads(path.read_text())
-        for split in (splits or "train").split("+"):
-            if split not in data:
-                raise ConfigError(f"{path} has no split {split!r} (has {sorted(data)})")
-            for text, label in data[split]:
-                texts.append(text)
-                labels.append(label)
-    else:
-        with open(path, encoding="utf-8") as handle:
-            for row in csv.DictReader(handle):
-                text = row.get("text") or row.get("query") or ""
-                label = row.get("category") or row.get("intent") or row.get("label") or ""
-                if text:
-                    texts.append(text)
-                    labels.append(label)
-    if not texts:
-        raise ConfigError(f"no labelled texts in {spec}")
-    return IntentSet(texts, labels)
 
 
 # --- evaluation --------------------------------------------------------------------------------------------
@@ -171,17 +94,22 @@ def _row(
 
 
 def embed_all(embedder: Embedder, texts: Sequence[str], progress: bool = True) -> np.ndarray[Any, Any]:
-    """Vectors for many texts, in batches, with a progress bar (zero rows for texts too long to embed)."""
+    """Vectors for many texts, in batches, with a progress bar (zero rows for texts too long to embed).
+
+    Texts are batched by length, so short ones are not padded to the longest of a random batch.
+    """
     from tqdm import tqdm
 
     vectors = np.zeros((len(texts), embedder.dimensions), dtype=np.float32)
-    batch = 256
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    batch = 128
     for start in tqdm(
-        range(0, len(texts), batch), desc="embedding", unit="batch", disable=not progress, file=sys.stderr
+        range(0, len(order), batch), desc="embedding", unit="batch", disable=not progress, file=sys.stderr
     ):
-        for offset, embedding in enumerate(embedder.encode_batch(list(texts[start : start + batch]))):
+        chunk = order[start : start + batch]
+        for index, embedding in zip(chunk, embedder.encode_batch([texts[i] for i in chunk]), strict=True):
             if embedding.vector is not None:
-                vectors[start + offset] = embedding.vector
+                vectors[index] = embedding.vector
     return vectors
 
 
@@ -274,7 +202,7 @@ def score_intents(
     from tqdm import tqdm
 
     def out_of_scope(label: str) -> bool:
-        return label not in known_labels or label in _OUT_OF_SCOPE
+        return label not in known_labels or label in OUT_OF_SCOPE
 
     answerable = sum(not out_of_scope(label) for label in queries.labels)
     oos_total = len(queries.labels) - answerable

@@ -20,7 +20,8 @@ from litellm.integrations.custom_logger import CustomLogger
 from redis.exceptions import RedisError
 
 from .admin import stats as admin_stats
-from .backend import STATUS_KEY, Lookup, SemanticCacheBackend, cache_controls, requested_threshold, status_of
+from .backend import STATUS_KEY, Lookup, SemanticCacheBackend, status_of
+from .controls import cache_controls, requested_threshold
 from .embedded_redis import ensure_embedded_redis
 from .errors import BackendUnavailable, ConfigError, SchemaMismatchError
 from .settings import SemCacheSettings, load_settings
