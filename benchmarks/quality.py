@@ -48,7 +48,6 @@ from litellm_semcache.calibrate import (
     Row,
     embed_all,
     nearest_candidates,
-    plot,
     score_intents,
     score_pairs,
 )
@@ -296,10 +295,79 @@ def _markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def plot_calibration(report: dict[str, Any], path: Path) -> None:
+    """Validation sweeps: precision and hit rate on the intent sets (left), false and true matches on the
+    hard cases (right), for the plain threshold and the contrast guard, with the shipped threshold marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sweeps = report["validation_sweeps"]
+    chosen = next(p["threshold"] for p in report["profiles"] if p["name"].startswith("default"))
+    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8))
+    styles = {"seed": ("threshold only", ":"), "default": ("contrast guard", "-")}
+    for key, (label, line) in styles.items():
+        for case, color in (("Banking77", "tab:blue"), ("CLINC150 (+oos)", "tab:red")):
+            rows = sweeps[key][case]
+            x = [r["threshold"] for r in rows]
+            left.plot(
+                x,
+                [r["precision"] for r in rows],
+                color=color,
+                linestyle=line,
+                linewidth=2,
+                label=f"{case} precision, {label}",
+            )
+            left.plot(
+                x,
+                [r["hit_rate"] for r in rows],
+                color=color,
+                linestyle=line,
+                linewidth=1,
+                alpha=0.6,
+                label=f"{case} hit rate, {label}",
+            )
+        rows = sweeps[key]["hard cases"]
+        x = [r["threshold"] for r in rows]
+        right.plot(
+            x,
+            [r["false_match_rate"] for r in rows],
+            color="tab:red",
+            linestyle=line,
+            linewidth=2,
+            label=f"false matches, {label}",
+        )
+        right.plot(
+            x,
+            [r["recall"] for r in rows],
+            color="tab:green",
+            linestyle=line,
+            linewidth=2,
+            label=f"true paraphrases matched, {label}",
+        )
+    for axis, title in ((left, "Banking77 / CLINC150 validation"), (right, "hard cases, dev split")):
+        axis.axvline(chosen, color="black", linewidth=0.8, linestyle="-.", label=f"default {chosen:.2f}")
+        axis.set_xlabel("similarity threshold")
+        axis.set_ylim(0, 1.01)
+        axis.set_title(title)
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=7, loc="lower left")
+    right.axhline(0.5, color="grey", linewidth=0.6, linestyle=":")
+    right.axhline(0.025, color="grey", linewidth=0.6, linestyle=":")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="600 queries per set, nothing written")
+    parser.add_argument("--replot", action="store_true", help="redraw calibration.png from quality.json")
     args = parser.parse_args()
+    if args.replot:
+        plot_calibration(json.loads((RESULTS / "quality.json").read_text()), RESULTS / "calibration.png")
+        return
     limit = 600 if args.quick else None
     defaults = SemCacheSettings(redis_url="redis://unused")
     embedder = Embedder(defaults.embedding_model)
@@ -396,18 +464,7 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "quality.json").write_text(json.dumps(report, indent=2))
     (RESULTS / "quality.md").write_text(markdown)
-    plot(
-        {
-            "threshold only, Banking77 val": sweeps["seed"]["Banking77"],
-            "contrast guard, Banking77 val": sweeps["default"]["Banking77"],
-            "threshold only, CLINC150 val": sweeps["seed"]["CLINC150 (+oos)"],
-            "contrast guard, CLINC150 val": sweeps["default"]["CLINC150 (+oos)"],
-        },
-        RESULTS / "calibration.png",
-        f"validation; default threshold {defaults.similarity_threshold:.2f}",
-        TARGETS["banking77"],
-        marker=defaults.similarity_threshold,
-    )
+    plot_calibration(report, RESULTS / "calibration.png")
 
 
 if __name__ == "__main__":

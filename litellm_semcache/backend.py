@@ -9,7 +9,6 @@ Nothing here raises into LiteLLM: any failure is a miss, logged once per interva
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 import time
@@ -17,7 +16,6 @@ from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import litellm
 from litellm.caching.base_cache import BaseCache
 
 from .answers import Answer, read_answer
@@ -77,26 +75,6 @@ def status_of(found: Lookup) -> dict[str, Any]:
     if found.entry is not None:
         status["entry_id"] = found.entry.id
     return status
-
-
-def _savings(entry: StoredEntry, kwargs: Mapping[str, Any]) -> tuple[int, float]:
-    """Tokens and cost the provider would have charged for this hit (LiteLLM's price map)."""
-    try:
-        usage = json.loads(entry.response).get("usage") or {}
-        prompt, completion = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
-    except (ValueError, TypeError, AttributeError):
-        return 0, 0.0
-    model = str(kwargs.get("model") or entry.model)
-    try:
-        prompt_cost, completion_cost = litellm.cost_per_token(
-            model=model,
-            prompt_tokens=prompt,
-            completion_tokens=completion,
-            custom_llm_provider=kwargs.get("custom_llm_provider"),
-        )
-    except Exception:  # a model missing from the price map saves tokens, not known dollars
-        return prompt + completion, 0.0
-    return prompt + completion, float(prompt_cost + completion_cost)
 
 
 class SemanticCacheBackend(BaseCache):
@@ -191,7 +169,8 @@ class SemanticCacheBackend(BaseCache):
         """Count a lookup outcome (and what a hit saved) in the shared metrics."""
         self.metrics.lookup(found.outcome, found.reason, found.similarity)
         if found.entry is not None:
-            self.metrics.saved(*_savings(found.entry, kwargs))
+            model = kwargs.get("model") or found.entry.model
+            self.metrics.saved_later(found.entry.response, str(model), kwargs.get("custom_llm_provider"))
         self.metrics.flush_in_background(self.store.client_nowait)
 
     async def _embed(self, text: str) -> Any:

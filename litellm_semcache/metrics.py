@@ -8,6 +8,7 @@ replica adds to the same hash, so ``litellm-semcache stats`` and the Prometheus 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 from collections import Counter
@@ -15,12 +16,13 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import litellm
 import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from redis.exceptions import RedisError
 
-__all__ = ["SIMILARITY_BUCKETS", "Metrics", "Snapshot", "prometheus_text"]
+__all__ = ["SIMILARITY_BUCKETS", "Metrics", "Snapshot", "prometheus_text", "savings"]
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +30,26 @@ logger = logging.getLogger(__name__)
 SIMILARITY_BUCKETS: tuple[float, ...] = (0.7, 0.75, 0.8, 0.85, 0.88, 0.9, 0.92, 0.94, 0.96, 0.98, 1.0)
 _NEAR_MISS_FLOOR = SIMILARITY_BUCKETS[0]
 _FLUSH_INTERVAL_SECONDS = 1.0
+_MAX_PENDING_SAVINGS = 10_000
+
+
+def savings(response_json: str, model: str, provider: str | None) -> tuple[int, float]:
+    """Tokens and cost the provider would have charged for this hit (LiteLLM's price map)."""
+    try:
+        usage = json.loads(response_json).get("usage") or {}
+        prompt, completion = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+    except (ValueError, TypeError, AttributeError):
+        return 0, 0.0
+    try:
+        prompt_cost, completion_cost = litellm.cost_per_token(
+            model=model,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            custom_llm_provider=provider,
+        )
+    except Exception:  # a model missing from the price map saves tokens, not known dollars
+        return prompt + completion, 0.0
+    return prompt + completion, float(prompt_cost + completion_cost)
 
 
 def _bucket(similarity: float) -> str:
@@ -46,6 +68,7 @@ class Metrics:
         self._floats: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._flushers: dict[asyncio.AbstractEventLoop, asyncio.Task[None]] = {}
+        self._pending_savings: list[tuple[str, str, str | None]] = []
 
     # --- recording (cheap, sync) ----------------------------------------------------------------------
     def lookup(self, outcome: str, reason: str, similarity: float = 0.0) -> None:
@@ -58,11 +81,21 @@ class Metrics:
                 self._counts[f"similarity_{kind}:{_bucket(similarity)}"] += 1
                 self._floats[f"similarity_{kind}_sum"] += similarity
 
-    def saved(self, tokens: int, cost_usd: float) -> None:
-        """Tokens and money a hit saved (what the provider would have charged)."""
+    def saved_later(self, response_json: str, model: str, provider: str | None) -> None:
+        """Note a hit's stored completion; its tokens and price are worked out at the next flush, off the
+        request path (the price lookup costs ~0.1 ms)."""
         with self._lock:
-            self._counts["tokens_saved"] += max(tokens, 0)
-            self._floats["cost_saved_usd"] += max(cost_usd, 0.0)
+            if len(self._pending_savings) < _MAX_PENDING_SAVINGS:
+                self._pending_savings.append((response_json, model, provider))
+
+    def _settle_savings(self) -> None:
+        with self._lock:
+            pending, self._pending_savings = self._pending_savings, []
+        for response_json, model, provider in pending:
+            tokens, cost = savings(response_json, model, provider)
+            with self._lock:
+                self._counts["tokens_saved"] += tokens
+                self._floats["cost_saved_usd"] += cost
 
     def stored(self, stored: bool, reason: str) -> None:
         """Count a store, or a refusal to store (incomplete answer, ...)."""
@@ -83,11 +116,12 @@ class Metrics:
     async def _flush_periodically(self, client_for_loop: Callable[[], aioredis.Redis]) -> None:
         while True:
             await asyncio.sleep(_FLUSH_INTERVAL_SECONDS)
-            if self._counts or self._floats:
+            if self._counts or self._floats or self._pending_savings:
                 await self.flush(client_for_loop())
 
     async def flush(self, client: aioredis.Redis) -> None:
         """Add the local counts to the shared hash; on failure they are kept for the next try."""
+        self._settle_savings()
         with self._lock:
             counts, floats = self._counts, self._floats
             self._counts, self._floats = Counter(), Counter()
