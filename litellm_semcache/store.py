@@ -22,7 +22,6 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError, ResponseError
 from redisvl.exceptions import RedisSearchError, RedisVLError
 from redisvl.index import AsyncSearchIndex
-from redisvl.query import VectorQuery
 from redisvl.query.filter import FilterExpression, Num, Tag
 
 from .errors import BackendUnavailable, SchemaMismatchError
@@ -45,6 +44,7 @@ _ENTRY_FIELDS = (
     Fields.CREATED_AT,
 )
 _CANDIDATE_FIELDS = [Fields.QUERY, Fields.ANSWER_ID, Fields.CREATED_AT, Fields.COMPLETION_TOKENS]
+_DISTANCE = "vector_distance"
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,22 @@ def _text(value: object) -> str:
 def _optional_int(value: object) -> int | None:
     text = _text(value)
     return int(text) if text.lstrip("-").isdigit() else None
+
+
+def _search_rows(reply: Any) -> list[tuple[Any, dict[str, Any]]]:
+    """(key, fields) of an FT.SEARCH reply, in RESP3 (a map; redis-py's default) or RESP2 (a flat list)."""
+    if isinstance(reply, dict):
+        results = reply.get(b"results", reply.get("results")) or []
+        rows = []
+        for result in results:
+            key = result.get(b"id", result.get("id"))
+            fields = result.get(b"extra_attributes", result.get("extra_attributes")) or {}
+            rows.append((key, {_text(name): value for name, value in fields.items()}))
+        return rows
+    return [
+        (key, {_text(name): value for name, value in zip(raw[::2], raw[1::2], strict=True)})
+        for key, raw in zip(reply[1::2], reply[2::2], strict=True)
+    ]
 
 
 def _is_missing_index(exc: BaseException) -> bool:
@@ -261,31 +277,37 @@ class RedisStore:
         *,
         min_created_at: float | None = None,
     ) -> list[Candidate]:
-        """The k stored queries of a scope nearest to a vector, most similar first."""
+        """The k stored queries of a scope nearest to a vector, most similar first.
+
+        A raw FT.SEARCH (the filter escaped by redisvl's filter expressions): it is on every lookup, and
+        redisvl's query objects cost about 0.3 ms more per call (benchmarks/results/scale.md).
+        """
         filter_expression: FilterExpression = Tag(Fields.SCOPE) == scope
         if min_created_at is not None:
             filter_expression = filter_expression & (Num(Fields.CREATED_AT) >= min_created_at)
-        query = VectorQuery(
-            vector=vector.astype(self.numpy_dtype).tobytes(),
-            vector_field_name=Fields.EMBEDDING,
-            return_fields=_CANDIDATE_FIELDS,
-            filter_expression=filter_expression,
-            dtype=self.datatype,
-            num_results=k,
-            ef_runtime=self.ef_runtime,
-        )
-        rows = await self._call(lambda: self._state().index.query(query))
-        candidates = [
-            Candidate(
-                id=self.entry_id(row["id"]),
-                query=_text(row.get(Fields.QUERY)),
-                similarity=1.0 - float(row["vector_distance"]),
-                answer_id=_text(row.get(Fields.ANSWER_ID)),
-                created_at=float(_text(row.get(Fields.CREATED_AT)) or 0.0),
-                completion_tokens=_optional_int(row.get(Fields.COMPLETION_TOKENS)),
+        command = (
+            "FT.SEARCH", self.index_name,
+            f"({filter_expression})=>[KNN {int(k)} @{Fields.EMBEDDING} $vector EF_RUNTIME {self.ef_runtime} "
+            f"AS {_DISTANCE}]",
+            "PARAMS", 2, "vector", vector.astype(self.numpy_dtype).tobytes(),
+            "SORTBY", _DISTANCE, "ASC",
+            "RETURN", len(_CANDIDATE_FIELDS) + 1, _DISTANCE, *_CANDIDATE_FIELDS,
+            "LIMIT", 0, int(k),
+            "DIALECT", 2,
+        )  # fmt: skip
+        reply = await self._call(lambda: self._state().client.execute_command(*command))
+        candidates = []
+        for key, row in _search_rows(reply):
+            candidates.append(
+                Candidate(
+                    id=self.entry_id(key),
+                    query=_text(row.get(Fields.QUERY)),
+                    similarity=1.0 - float(_text(row[_DISTANCE])),
+                    answer_id=_text(row.get(Fields.ANSWER_ID)),
+                    created_at=float(_text(row.get(Fields.CREATED_AT)) or 0.0),
+                    completion_tokens=_optional_int(row.get(Fields.COMPLETION_TOKENS)),
+                )
             )
-            for row in rows
-        ]
         return sorted(candidates, key=lambda c: c.similarity, reverse=True)
 
     # --- writes -------------------------------------------------------------------------------------
