@@ -274,25 +274,6 @@ class EntryFactory:
         )
 
 
-def put_mapping(entry: StoredEntry, vector: np.ndarray, numpy_dtype: Any) -> dict[str, Any]:
-    """The hash RedisStore.put() writes (checked against a real put() entry in every run)."""
-    mapping: dict[str, Any] = {
-        Fields.QUERY: entry.query,
-        Fields.RESPONSE: entry.response,
-        Fields.ANSWER_ID: entry.answer_id,
-        Fields.MODEL: entry.model,
-        Fields.MODEL_GROUP: entry.model_group,
-        Fields.NAMESPACE: entry.namespace,
-        Fields.TENANT: entry.tenant,
-        Fields.SCOPE: entry.scope,
-        Fields.CREATED_AT: repr(entry.created_at),
-    }
-    if entry.completion_tokens is not None:
-        mapping[Fields.COMPLETION_TOKENS] = str(entry.completion_tokens)
-    mapping[Fields.EMBEDDING] = vector.astype(numpy_dtype).tobytes()
-    return mapping
-
-
 # --- helpers -----------------------------------------------------------------------------------------
 def _s(value: Any) -> Any:
     return value.decode() if isinstance(value, bytes) else value
@@ -420,7 +401,7 @@ async def pipelined_load(
         for i in range(start, stop):
             entry = factory.entry(i)
             key = store.key(entry.id)
-            pipe.hset(key, mapping=put_mapping(entry, factory.vectors[i], store.numpy_dtype))
+            pipe.hset(key, mapping=store.entry_mapping(entry, factory.vectors[i]))
             pipe.expire(key, TTL_SECONDS)
         await pipe.execute()
         done += stop - start

@@ -132,7 +132,7 @@ class SemCacheSettings(BaseSettings):
     )
     embedding_runtime: Literal["auto", "onnx", "torch"] = Field(
         default="auto",
-        description="`auto`: ONNX Runtime when the model allows it (same vectors, ~2.5x faster per query on "
+        description="`auto`: ONNX Runtime when the model allows it (same vectors, ~4x faster per query on "
         "a CPU), else PyTorch; `onnx`: fail at start if it cannot; `torch`: always PyTorch.",
     )
     similarity_threshold: float = Field(

@@ -311,8 +311,8 @@ class RedisStore:
         return sorted(candidates, key=lambda c: c.similarity, reverse=True)
 
     # --- writes -------------------------------------------------------------------------------------
-    async def put(self, entry: StoredEntry, vector: np.ndarray[Any, Any] | None, ttl_seconds: int) -> None:
-        """Store an entry with a TTL; with no vector it can only be found by its exact id."""
+    def entry_mapping(self, entry: StoredEntry, vector: np.ndarray[Any, Any] | None) -> dict[str, Any]:
+        """The hash fields of an entry, as :meth:`put` writes them."""
         mapping: dict[str, Any] = {
             Fields.QUERY: entry.query,
             Fields.RESPONSE: entry.response,
@@ -328,6 +328,11 @@ class RedisStore:
             mapping[Fields.COMPLETION_TOKENS] = str(entry.completion_tokens)
         if vector is not None:
             mapping[Fields.EMBEDDING] = vector.astype(self.numpy_dtype).tobytes()
+        return mapping
+
+    async def put(self, entry: StoredEntry, vector: np.ndarray[Any, Any] | None, ttl_seconds: int) -> None:
+        """Store an entry with a TTL; with no vector it can only be found by its exact id."""
+        mapping = self.entry_mapping(entry, vector)
         key = self.key(entry.id)
 
         async def write() -> None:

@@ -12,33 +12,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from litellm_semcache.cli import main, parse_duration
 
+from .builders import chat, completion
+
 pytestmark = pytest.mark.integration
-
-
-def chat(text: str, **kwargs: Any) -> dict[str, Any]:
-    return {
-        "model": "gpt-4o-mini",
-        "messages": [{"role": "user", "content": text}],
-        "metadata": {"model_group": "gpt-a"},
-        **kwargs,
-    }
-
-
-def completion(text: str) -> dict[str, Any]:
-    return {
-        "timestamp": 0.0,
-        "response": json.dumps(
-            {
-                "id": "chatcmpl-1",
-                "object": "chat.completion",
-                "model": "gpt-4o-mini",
-                "choices": [
-                    {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}
-                ],
-                "usage": {"prompt_tokens": 1000, "completion_tokens": 500, "total_tokens": 1500},
-            }
-        ),
-    }
 
 
 @pytest.fixture
@@ -157,7 +133,11 @@ async def test_stats_count_outcomes_savings_and_similarities(
     backend_factory: Any, redis_url: str, index_name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     backend = backend_factory()
-    await backend.async_set_cache("k", completion("Paris."), **chat("What is the capital of France?"))
+    await backend.async_set_cache(
+        "k",
+        completion("Paris.", prompt_tokens=1000, completion_tokens=500),
+        **chat("What is the capital of France?"),
+    )
     assert await backend.async_get_cache("k", **chat("What's the capital city of France?")) is not None
     assert await backend.async_get_cache("k", **chat("what is the capital of france")) is not None
     assert await backend.async_get_cache("k", **chat("How do volcanoes form?")) is None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 import pytest
@@ -13,34 +12,9 @@ from litellm_semcache.embedder import Embedder
 from litellm_semcache.errors import SchemaMismatchError
 from litellm_semcache.schema import Fields, entry_prefix
 
+from .builders import answer_text, chat, completion
+
 pytestmark = pytest.mark.integration
-
-
-def chat(text: str, **kwargs: Any) -> dict[str, Any]:
-    return {
-        "model": "gpt-a",
-        "messages": [{"role": "user", "content": text}],
-        "metadata": {"model_group": kwargs.pop("group", "gpt-a")},
-        **kwargs,
-    }
-
-
-def completion(text: str, model: str = "gpt-4o-mini", finish_reason: str = "stop") -> dict[str, Any]:
-    response = {
-        "id": "chatcmpl-x",
-        "object": "chat.completion",
-        "created": 1,
-        "model": model,
-        "choices": [
-            {"index": 0, "finish_reason": finish_reason, "message": {"role": "assistant", "content": text}}
-        ],
-        "usage": {"prompt_tokens": 9, "completion_tokens": len(text.split()), "total_tokens": 20},
-    }
-    return {"timestamp": 0.0, "response": json.dumps(response)}
-
-
-def answer_text(cached: Any) -> str:
-    return str(json.loads(cached["response"])["choices"][0]["message"]["content"])
 
 
 async def test_store_then_look_up_a_paraphrase(backend_factory: Any) -> None:

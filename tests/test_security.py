@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import json
 import logging
 import subprocess
 from collections.abc import Iterator
@@ -19,32 +18,13 @@ from cryptography.x509.oid import NameOID
 
 from litellm_semcache.embedded_redis import redis_stack_binaries
 
+from .builders import chat, completion
 from .services import RedisServer, free_port, start_redis
 
 pytestmark = pytest.mark.integration
 
 SECRET_QUESTION = "What is the recipe of the secret sauce number 7?"
 SECRET_ANSWER = "Mayonnaise, ketchup and a pinch of smoked paprika."
-
-
-def chat(text: str) -> dict[str, Any]:
-    return {"model": "gpt-a", "messages": [{"role": "user", "content": text}], "metadata": {}}
-
-
-def completion(text: str) -> dict[str, Any]:
-    return {
-        "timestamp": 0.0,
-        "response": json.dumps(
-            {
-                "id": "c",
-                "object": "chat.completion",
-                "model": "gpt-4o-mini",
-                "choices": [
-                    {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}
-                ],
-            }
-        ),
-    }
 
 
 def _certificate(
