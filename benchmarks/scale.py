@@ -989,7 +989,7 @@ def markdown(report: dict[str, Any]) -> str:
             d = case["ef_runtime_index_default"]
             raw = case["raw_ft_search"]
             lines.append(
-                f"| {run['n']:,} | {run['datatype']} | {case['case']} | 10 (index default) "
+                f"| {run['n']:,} | {run['datatype']} | {case['case']} | {d['ef_runtime']} "
                 f"| **{d['nearest']['p50_ms']:.2f} / {d['nearest']['p99_ms']:.2f}** "
                 f"| {d['server']['p50_ms']:.2f} / {d['server']['p99_ms']:.2f} "
                 f"| {raw['p50_ms']:.2f} / {raw['p99_ms']:.2f} | {d['recall_at_k']:.3f} "
@@ -1010,7 +1010,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"{a['recall_queries']} against exact numpy search over the stored vectors (float16 runs: over the "
         "float16-rounded vectors); top-1 = exact: share of those queries whose best candidate is the exact "
         "nearest entry (what a hit depends on). Client, bold: `RedisStore.nearest()` timed around the await "
-        "(redisvl + redis-py asyncio + loopback TCP), the product's query path. Server: the execution time "
+        "(its raw FT.SEARCH through redis-py asyncio + loopback TCP), the product's query path. "
+        "Server: the execution time "
         "Redis logged for those same FT.SEARCH calls (SLOWLOG at threshold 0; excludes network and "
         "queueing). Raw: a synchronous redis-py `FT.SEARCH` with the same arguments (no redisvl). "
         "EF_RUNTIME 10 and 20: passed in the query through the same redisvl call (client column = that "

@@ -65,6 +65,9 @@ class _Laps:
         self._last = now
 
 
+#: Longest question text kept in an entry (the exact-match id is a hash of the whole text).
+MAX_STORED_QUERY_CHARS = 4000
+
 #: Request-metadata key where a lookup leaves its outcome (the plugin turns it into response headers).
 STATUS_KEY = "semcache"
 
@@ -259,7 +262,7 @@ class SemanticCacheBackend(BaseCache):
         embedding = await self._embed(request.query)
         entry = StoredEntry(
             id=exact_entry_id(scope, request.query),
-            query=request.query,
+            query=request.query[:MAX_STORED_QUERY_CHARS],  # for listing and search; the id hashes it all
             response=answer.response_json,
             answer_id=answer.answer_id,
             model=answer.model,

@@ -40,6 +40,7 @@ class Embedding:
 
     vector: np.ndarray[Any, np.dtype[np.float32]] | None
     tokens: int
+    """Word pieces of the text; past the limit, possibly only a lower bound (the words counted)."""
 
 
 def resolve_model_path(name: str) -> str:
@@ -170,9 +171,15 @@ class Embedder:
         """Blocking encode of a batch; texts past the token limit get no vector."""
         model = self.load()
         limit = min(max_tokens or self.max_query_tokens or self.max_tokens, self.max_tokens)
-        token_counts = [
-            len(ids) for ids in model.tokenizer(texts, add_special_tokens=True, verbose=False)["input_ids"]
-        ]
+        # Every whitespace-separated word is at least one word piece: a text with more words than the
+        # limit is too long without tokenizing it (a megabyte prompt must not stall the batch).
+        word_counts = [len(text.split(None, limit + 1)) for text in texts]
+        short = [i for i, words in enumerate(word_counts) if words <= limit]
+        token_counts = list(word_counts)
+        if short:
+            encoded = model.tokenizer([texts[i] for i in short], add_special_tokens=True, verbose=False)
+            for i, ids in zip(short, encoded["input_ids"], strict=True):
+                token_counts[i] = len(ids)
         fitting = [i for i, count in enumerate(token_counts) if count <= limit]
         vectors: np.ndarray[Any, np.dtype[np.float32]] | None = None
         if fitting and self._onnx is not None:

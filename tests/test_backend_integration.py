@@ -259,3 +259,20 @@ async def test_stored_identities_are_hashed(backend_factory: Any, redis_url: str
     client.close()
     for secret in (b"alice", b"sk-live", b"team-secret"):
         assert secret not in stored
+
+
+async def test_an_oversized_prompt_is_matched_exactly_only_and_stored_trimmed(
+    backend_factory: Any, redis_url: str, index_name: str
+) -> None:
+    backend = backend_factory()
+    huge = "Please summarise the following log. " + "line of a very long log output " * 30_000  # ~1 MB
+    assert (await backend.lookup(chat(huge))).reason == "query_too_long_for_embedding"
+    await backend.async_set_cache("k", completion("A summary."), **chat(huge))
+    assert answer_text(await backend.async_get_cache("k", **chat(huge))) == "A summary."  # exact repeat
+    shorter = huge[: len(huge) // 2]
+    assert await backend.async_get_cache("k", **chat(shorter)) is None  # same beginning, never by meaning
+    client = redis.Redis.from_url(redis_url)
+    (key,) = list(client.scan_iter(match=f"{entry_prefix(index_name)}:*"))
+    assert len(client.hget(key, Fields.QUERY) or b"") <= 4000
+    assert not client.hexists(key, Fields.EMBEDDING)
+    client.close()
