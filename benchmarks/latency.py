@@ -76,7 +76,7 @@ from benchmarks.measure import (
     timed_probe,
 )
 from benchmarks.questions import MissQuestions, Pair, paraphrase_candidates
-from tests.services import MASTER_KEY
+from tests.services import MASTER_KEY, RedisServer
 
 RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
 THRESHOLD = 0.92  # both semantic caches use it (the seed's value); see stack.semcache_config
@@ -179,7 +179,9 @@ def _embed_all(embeddings: services.EmbeddingServer, texts: list[str], batch: in
     return np.asarray(vectors, dtype=np.float32)
 
 
-def select_pairs(embeddings: services.EmbeddingServer, needed: int, seed: int) -> tuple[list[Pair], dict]:
+def select_pairs(
+    embeddings: services.EmbeddingServer, needed: int, seed: int
+) -> tuple[list[Pair], dict[str, Any]]:
     """``needed`` pairs that are correct hits for both semantic caches, decided with the real model.
 
     Kept: similarity to its own stored question >= THRESHOLD + PAIR_MARGIN, and its own stored question
@@ -216,9 +218,17 @@ def make_questions(options: Options, embeddings: services.EmbeddingServer) -> Qu
     sizes = [options.requests, options.warmup, options.throughput_requests, options.concurrency]
     pairs, selection = select_pairs(embeddings, sum(sizes), options.seed)
     cut = np.cumsum([0, *sizes])
-    groups = [pairs[cut[i] : cut[i + 1]] for i in range(len(sizes))]
+    latency, warmup, load, load_warmup = (pairs[cut[i] : cut[i + 1]] for i in range(len(sizes)))
     exact = list(dict.fromkeys(p.stored for p in pairs))[: options.exact_set]
-    return Questions(*groups, exact=exact, misses=MissQuestions(options.seed), selection=selection)
+    return Questions(
+        latency,
+        warmup,
+        load,
+        load_warmup,
+        exact=exact,
+        misses=MissQuestions(options.seed),
+        selection=selection,
+    )
 
 
 # --- the stack -------------------------------------------------------------------------------------------
@@ -250,7 +260,7 @@ ENTRY_KEYS: dict[str, tuple[str, Callable[[bytes], bool]]] = {
 }
 
 
-def count_entries(server: services.RedisServer, cache: str) -> int:
+def count_entries(server: RedisServer, cache: str) -> int:
     pattern, is_entry = ENTRY_KEYS[cache]
     client = server.client()
     try:
@@ -259,7 +269,7 @@ def count_entries(server: services.RedisServer, cache: str) -> int:
         client.close()
 
 
-def wait_for_entries(server: services.RedisServer, cache: str, n: int, timeout: float = 300) -> int:
+def wait_for_entries(server: RedisServer, cache: str, n: int, timeout: float = 300) -> int:
     """Wait until the background stores have written ``n`` cache entries."""
     deadline = time.monotonic() + timeout
     while (found := count_entries(server, cache)) < n:
@@ -345,7 +355,7 @@ def _paraphrases(pairs: Sequence[Pair]) -> list[Probe]:
     return [Probe(p.paraphrase, expect=p.stored) for p in pairs]
 
 
-def _misses(questions: Questions, n: int, body: tuple = ()) -> list[Probe]:
+def _misses(questions: Questions, n: int, body: tuple[tuple[str, Any], ...] = ()) -> list[Probe]:
     return [Probe(text, body=body) for text in questions.misses.take(n)]
 
 
@@ -614,7 +624,8 @@ def where_the_time_goes(latency: dict[str, Any]) -> dict[str, Any]:
 
 # --- report ----------------------------------------------------------------------------------------------
 def _p50(results: dict[str, Any], section: str, name: str) -> float | None:
-    return results[section].get(name, {}).get("p50")
+    p50: float | None = results[section].get(name, {}).get("p50")
+    return p50
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -775,7 +786,7 @@ def machine_facts(stack: services.Stack) -> dict[str, Any]:
         ),
         platform.processor(),
     )
-    packages = {}
+    packages: dict[str, str | None] = {}
     for name in (
         "litellm",
         "redisvl",

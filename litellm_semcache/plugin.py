@@ -17,6 +17,7 @@ from typing import Any
 import litellm
 from litellm.caching.caching import Cache
 from litellm.integrations.custom_logger import CustomLogger
+from litellm.types.caching import LiteLLMCacheType
 from redis.exceptions import RedisError
 
 from .admin import stats as admin_stats
@@ -191,7 +192,7 @@ def install(
             "litellm-semcache: Redis is not reachable yet (%s); requests go uncached until it is", exc
         )
     litellm.cache = Cache(
-        type="redis-semantic",  # makes LiteLLM keep the prompt out of its own cache key
+        type=LiteLLMCacheType.REDIS_SEMANTIC,  # makes LiteLLM keep the prompt out of its own cache key
         _backend=backend,
         ttl=settings.ttl_seconds,
         max_messages=None,  # conversations are handled by the context policy, not cut off by length

@@ -96,10 +96,10 @@ def _essentials(schema: IndexSchema) -> dict[str, Any]:
         if entry["type"] == "vector":
             attrs = field.attrs
             entry.update(
-                dims=int(attrs.dims),  # type: ignore[union-attr]
-                algorithm=str(attrs.algorithm).lower().split(".")[-1],  # type: ignore[union-attr]
-                distance=str(attrs.distance_metric).lower().split(".")[-1],  # type: ignore[union-attr]
-                datatype=str(attrs.datatype).lower().split(".")[-1],  # type: ignore[union-attr]
+                dims=int(attrs.dims),
+                algorithm=str(attrs.algorithm).lower().split(".")[-1],
+                distance=str(attrs.distance_metric).lower().split(".")[-1],
+                datatype=str(attrs.datatype).lower().split(".")[-1],
             )
         fields[name] = entry
     return {

@@ -20,6 +20,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError, ResponseError
+from redis.typing import EncodableT, FieldT
 from redisvl.exceptions import RedisSearchError, RedisVLError
 from redisvl.index import AsyncSearchIndex
 from redisvl.query.filter import FilterExpression, Num, Tag
@@ -311,9 +312,11 @@ class RedisStore:
         return sorted(candidates, key=lambda c: c.similarity, reverse=True)
 
     # --- writes -------------------------------------------------------------------------------------
-    def entry_mapping(self, entry: StoredEntry, vector: np.ndarray[Any, Any] | None) -> dict[str, Any]:
+    def entry_mapping(
+        self, entry: StoredEntry, vector: np.ndarray[Any, Any] | None
+    ) -> dict[FieldT, EncodableT]:
         """The hash fields of an entry, as :meth:`put` writes them."""
-        mapping: dict[str, Any] = {
+        mapping: dict[FieldT, EncodableT] = {
             Fields.QUERY: entry.query,
             Fields.RESPONSE: entry.response,
             Fields.ANSWER_ID: entry.answer_id,

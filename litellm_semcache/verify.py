@@ -89,11 +89,12 @@ class Verifier:
         best = candidates[0].similarity
         if best < threshold:
             return Verdict(None, "below_threshold", best)
-        pick: Candidate | None = candidates[0]
+        pick = candidates[0]
         if self.answer_vote:
-            pick = self._vote(candidates, best)
-            if pick is None:
+            voted = self._vote(candidates, best)
+            if voted is None:
                 return Verdict(None, "ambiguous", best)
+            pick = voted
             if pick.similarity < threshold:
                 return Verdict(None, "below_threshold", best)
         if self.guard is not None:

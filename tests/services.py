@@ -131,9 +131,11 @@ def start_redis(
     return RedisServer(port, data_dir, process, log)
 
 
-# --- fake upstream -------------------------------------------------------------------------------------
+# --- local HTTP services with /_stats and /_reset ------------------------------------------------------
 @dataclass
-class FakeUpstream:
+class CountingService:
+    """A local HTTP server subprocess that counts what it serves (``/_stats``, ``/_reset``)."""
+
     port: int
     process: subprocess.Popen[bytes]
     log: Path
@@ -142,21 +144,24 @@ class FakeUpstream:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> dict[str, Any]:
         return dict(httpx.get(f"{self.base_url}/_stats", timeout=5).json())
-
-    @property
-    def calls(self) -> int:
-        return self.stats()["calls"]
 
     def reset(self) -> None:
         httpx.post(f"{self.base_url}/_reset", timeout=5).raise_for_status()
 
-    def behave(self, **behaviour: Any) -> None:
-        httpx.post(f"{self.base_url}/_control", json=behaviour, timeout=5).raise_for_status()
-
     def stop(self) -> None:
         _terminate(self.process)
+
+
+# --- fake upstream -------------------------------------------------------------------------------------
+class FakeUpstream(CountingService):
+    @property
+    def calls(self) -> int:
+        return int(self.stats()["calls"])
+
+    def behave(self, **behaviour: Any) -> None:
+        httpx.post(f"{self.base_url}/_control", json=behaviour, timeout=5).raise_for_status()
 
 
 def start_fake_upstream(log_dir: Path) -> FakeUpstream:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import redis
@@ -255,7 +255,8 @@ async def test_stored_identities_are_hashed(backend_factory: Any, redis_url: str
     )
     client = redis.Redis.from_url(redis_url)
     (key,) = list(client.scan_iter(match=f"{entry_prefix(index_name)}:*"))
-    stored = b" ".join(v for k, v in client.hgetall(key).items() if k != Fields.EMBEDDING.encode())
+    fields = cast("dict[bytes, bytes]", client.hgetall(key))  # no decode_responses: bytes, not str
+    stored = b" ".join(v for k, v in fields.items() if k != Fields.EMBEDDING.encode())
     client.close()
     for secret in (b"alice", b"sk-live", b"team-secret"):
         assert secret not in stored

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -19,7 +19,7 @@ import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from .conftest import ProxyHarness
-from .services import FakeUpstream, RedisServer, start_proxy, start_redis, write_proxy_config
+from .services import ChatResult, FakeUpstream, RedisServer, start_proxy, start_redis, write_proxy_config
 
 pytestmark = pytest.mark.e2e
 
@@ -38,11 +38,13 @@ def cli(redis_url: str, index: str, *argv: str) -> subprocess.CompletedProcess[s
     )
 
 
-def eventually_hit(proxy_chat: object, *args: object, timeout: float = 10.0, **kwargs: object) -> object:
+def eventually_hit(
+    proxy_chat: Callable[..., ChatResult], *args: object, timeout: float = 10.0, **kwargs: object
+) -> ChatResult:
     """Ask until the answer comes from the cache (stores land in the background)."""
     deadline = time.monotonic() + timeout
     while True:
-        result = proxy_chat(*args, **kwargs)  # type: ignore[operator]
+        result = proxy_chat(*args, **kwargs)
         if result.cache_hit or time.monotonic() > deadline:
             return result
         time.sleep(0.1)

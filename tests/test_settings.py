@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,8 +40,9 @@ def test_threshold_outside_0_1_is_refused_with_the_field_named(threshold: float)
     ],
 )
 def test_invalid_values_are_refused(field: str, value: object) -> None:
+    overrides: dict[str, Any] = {field: value}  # keyword overrides only, never config_path
     with pytest.raises(ConfigError, match=field):
-        load_settings(**{field: value})
+        load_settings(**overrides)
 
 
 def test_yaml_block_is_read(tmp_path: Path) -> None:
