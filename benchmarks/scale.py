@@ -49,7 +49,8 @@ Phases of one (N, datatype) run
        redis-py + loopback), the server's own execution time of each of those FT.SEARCH calls (SLOWLOG
        with threshold 0), a raw synchronous redis-py ``FT.SEARCH`` with the same arguments, recall@10
        against exact numpy search over the stored vectors on ``--recall-queries`` queries, and the same at
-       EF_RUNTIME 10 (RediSearch's default) and 20, passed in the query.
+       other EF_RUNTIME values (``--ef``, default 10 = RediSearch's default, and 20) and, for the 1% case,
+       with a forced HYBRID_POLICY (``--hybrid-policy BATCHES,BATCHES:1000``), passed in the query.
 Then, once: float32 vs float16 hit quality with real embeddings (Banking77 train as the cache through
 ``put()``, Banking77 test as queries through ``nearest()``).
 
@@ -521,8 +522,16 @@ def slowlog_search_us(admin: redis.Redis) -> list[float]:
     return out
 
 
-def vector_query(store: RedisStore, vector: np.ndarray, scope: str, ef: int | None) -> VectorQuery:
-    """The query nearest() builds (same fields, filter, dtype, k), optionally with EF_RUNTIME."""
+def vector_query(
+    store: RedisStore,
+    vector: np.ndarray,
+    scope: str,
+    ef: int | None,
+    policy: str | None = None,
+    batch_size: int | None = None,
+) -> VectorQuery:
+    """The query nearest() builds (same fields, filter, dtype, k), optionally with EF_RUNTIME and a forced
+    HYBRID_POLICY (RediSearch otherwise picks it per query)."""
     return VectorQuery(
         vector=vector.astype(store.numpy_dtype).tobytes(),
         vector_field_name=Fields.EMBEDDING,
@@ -531,6 +540,8 @@ def vector_query(store: RedisStore, vector: np.ndarray, scope: str, ef: int | No
         dtype=store.datatype,
         num_results=K,
         ef_runtime=ef,
+        hybrid_policy=policy,
+        batch_size=batch_size,
     )
 
 
@@ -543,6 +554,7 @@ async def query_case(
     exact_ids: np.ndarray,
     n_recall: int,
     ef_list: list[int],
+    policies: list[tuple[str, int | None]],
     name: str,
 ) -> dict[str, Any]:
     result: dict[str, Any] = {"case": name, "queries": len(qvecs)}
@@ -586,22 +598,30 @@ async def query_case(
         raw_ms.append((time.perf_counter() - t) * 1000)
     result["raw_ft_search"] = lat_summary(raw_ms)
 
-    # 3. other EF_RUNTIME values, passed in the query, through redisvl like nearest()
+    # 3. other EF_RUNTIME values and forced hybrid policies, passed in the query, through redisvl
     index = AsyncSearchIndex(store.schema, redis_client=await store.client())
-    for ef in ef_list:
+    variants: list[tuple[str, Any, int, str | None, int | None]] = [
+        (f"ef_runtime_{ef}", ef, ef, None, None) for ef in ef_list
+    ]
+    for forced, size in policies:
+        label = f"{store.ef_runtime}, HYBRID_POLICY {forced}" + (f" BATCH_SIZE {size}" if size else "")
+        variants.append(
+            (f"ef_runtime_{forced.lower()}_{size or 'auto'}", label, store.ef_runtime, forced, size)
+        )
+    for key, label, ef, policy, batch in variants:
         admin.slowlog_reset()
         ef_ms: list[float] = []
         ef_found: list[list[int]] = []
         for r in range(len(qvecs)):
-            q = vector_query(store, qvecs[r], qscopes[r], ef)
+            q = vector_query(store, qvecs[r], qscopes[r], ef, policy, batch)
             t = time.perf_counter()
             rows = await index.query(q)
             ef_ms.append((time.perf_counter() - t) * 1000)
             if r < n_recall:
                 ef_found.append([int(store.entry_id(row["id"]), 16) for row in rows])
         ef_server = slowlog_search_us(admin)
-        result[f"ef_runtime_{ef}"] = {
-            "ef_runtime": ef,
+        result[key] = {
+            "ef_runtime": label,
             "query": lat_summary(ef_ms),
             "server": lat_summary([u / 1000 for u in ef_server]),
             "recall_at_k": round(recall_at_k(ef_found, exact_ids, K), 4),
@@ -738,7 +758,7 @@ async def run_one(
         exact_ids, exact_sims = exact_topk(stored, qvecs[:n_recall], K, None)
         log(f"  queries: one scope (filter matches 100%), {len(qvecs)} queries")
         cases["one_scope"] = await query_case(
-            store, admin, raw, qvecs, one_scopes, exact_ids, n_recall, args.ef_list, "one scope (100%)"
+            store, admin, raw, qvecs, one_scopes, exact_ids, n_recall, args.ef_list, [], "one scope (100%)"
         )
         cases["one_scope"]["exact_top1_similarity_p50"] = round(float(np.median(exact_sims[:, 0])), 4)
         # 100 scopes: query r asks scope k_r, which holds entries i with i mod 100 == k_r
@@ -750,7 +770,16 @@ async def run_one(
         )
         log(f"  queries: {n_scopes} scopes (filter matches {100 / n_scopes:.0f}%), {len(qvecs)} queries")
         cases["hundred_scopes"] = await query_case(
-            store, admin, raw, qvecs, hundred, exact_ids, n_recall, args.ef_list, f"{n_scopes} scopes (1%)"
+            store,
+            admin,
+            raw,
+            qvecs,
+            hundred,
+            exact_ids,
+            n_recall,
+            args.ef_list,
+            args.policies,
+            f"{n_scopes} scopes (1%)",
         )
         cases["hundred_scopes"]["exact_top1_similarity_p50"] = round(float(np.median(exact_sims[:, 0])), 4)
         admin.config_set("slowlog-log-slower-than", 1_000_000)
@@ -1014,8 +1043,9 @@ def markdown(report: dict[str, Any]) -> str:
         "Server: the execution time "
         "Redis logged for those same FT.SEARCH calls (SLOWLOG at threshold 0; excludes network and "
         "queueing). Raw: a synchronous redis-py `FT.SEARCH` with the same arguments (no redisvl). "
-        "EF_RUNTIME 10 and 20: passed in the query through the same redisvl call (client column = that "
-        "call); `nearest()` passes the product's default, 50. "
+        "Other EF_RUNTIME values (and forced HYBRID_POLICY rows, scoped case only): passed in the query "
+        "through redisvl (client column = that call); `nearest()` passes the product's default, 50, and "
+        "lets RediSearch choose the policy. "
         "Search mode: FT.DEBUG VECSIM_INFO `LAST_SEARCH_MODE` after the row (HYBRID_ADHOC_BF: exact scan "
         "of the documents that pass the filter; HYBRID_BATCHES: HNSW search in batches, filtered).",
         "",
@@ -1159,6 +1189,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--queries", type=int, default=2000, help="timed queries per filter case (>= 2000)")
     p.add_argument("--recall-queries", type=int, default=200)
     p.add_argument("--ef", default="10,20", help="extra EF_RUNTIME values to measure ('' for none)")
+    p.add_argument(
+        "--hybrid-policy",
+        default="",
+        help="forced HYBRID_POLICY variants to measure, e.g. 'BATCHES,BATCHES:500,ADHOC_BF' ('' for none)",
+    )
     p.add_argument("--scopes", type=int, default=100)
     p.add_argument(
         "--put-count",
@@ -1180,6 +1215,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args.size_list = [int(s) for s in args.sizes.split(",") if s.strip()]
     args.datatype_list = [d.strip() for d in args.datatypes.split(",") if d.strip()]
     args.ef_list = [int(e) for e in args.ef.split(",") if e.strip()]
+    args.policies = [
+        (name.strip().upper(), int(batch) if batch else None)
+        for name, _, batch in (item.partition(":") for item in args.hybrid_policy.split(",") if item.strip())
+    ]
     args.stem = args.stem or ("scale.quick" if args.quick else "scale")
     return args
 
