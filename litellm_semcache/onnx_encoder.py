@@ -148,7 +148,7 @@ def load_onnx_encoder(model: SentenceTransformer, name: str, cache_dir: Path) ->
         return None
     max_tokens = model.max_seq_length
     if not _exportable(model) or max_tokens is None:
-        logger.info("litellm-semcache: %s is not a mean-pooling model; embedding with PyTorch", name)
+        logger.info("litellm-semcache: %s is not a fixed-window mean-pooling model; using PyTorch", name)
         return None
     path = Path(cache_dir).expanduser() / f"{_fingerprint(model, name)}.onnx"
     try:
