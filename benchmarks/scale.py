@@ -438,27 +438,19 @@ async def put_phase(store: RedisStore, factory: EntryFactory, ids: range, concur
     latencies: list[float] = []
     progress = Progress(f"put() x{concurrency}", len(ids))
     done = 0
-    started = time.perf_counter()
-    if concurrency <= 1:
-        for i in ids:
+    queue = iter(ids)  # shared: each writer takes the next id
+
+    async def writer() -> None:
+        nonlocal done
+        for i in queue:
             t = time.perf_counter()
             await store.put(factory.entry(i), factory.vectors[i], TTL_SECONDS)
             latencies.append((time.perf_counter() - t) * 1000)
             done += 1
             progress.update(done)
-    else:
-        queue = iter(ids)
 
-        async def worker() -> None:
-            nonlocal done
-            for i in queue:
-                t = time.perf_counter()
-                await store.put(factory.entry(i), factory.vectors[i], TTL_SECONDS)
-                latencies.append((time.perf_counter() - t) * 1000)
-                done += 1
-                progress.update(done)
-
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    started = time.perf_counter()
+    await asyncio.gather(*(writer() for _ in range(max(1, concurrency))))
     seconds = time.perf_counter() - started
     return {
         "entries": len(ids),
