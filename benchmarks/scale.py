@@ -392,7 +392,7 @@ async def pipelined_load(
     what: str,
 ) -> float:
     """HSET + EXPIRE of put()'s layout in non-transactional pipelines; returns seconds."""
-    client = await store.client()
+    client = store.client()
     progress = Progress(what, len(ids))
     started = time.perf_counter()
     done = 0
@@ -591,7 +591,7 @@ async def query_case(
     result["raw_ft_search"] = lat_summary(raw_ms)
 
     # 3. other EF_RUNTIME values and forced hybrid policies, passed in the query, through redisvl
-    index = AsyncSearchIndex(store.schema, redis_client=await store.client())
+    index = AsyncSearchIndex(store.schema, redis_client=store.client())
     variants: list[tuple[str, Any, int, str | None, int | None]] = [
         (f"ef_runtime_{ef}", ef, ef, None, None) for ef in ef_list
     ]

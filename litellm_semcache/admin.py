@@ -169,7 +169,7 @@ async def delete_where(store: RedisStore, where: EntryFilter) -> int:
 
 async def flush(store: RedisStore, *, drop_index: bool = False) -> int:
     """Delete the cache's own keys (entries and stats); other data in the Redis is untouched."""
-    client = await store.client()
+    client = store.client()
     deleted = 0
     batch: list[Any] = []
     async for key in client.scan_iter(match=f"{store.index_name}:*", count=1000):
@@ -186,7 +186,7 @@ async def flush(store: RedisStore, *, drop_index: bool = False) -> int:
 
 async def stats(store: RedisStore) -> Snapshot:
     """The fleet-wide counters."""
-    client = await store.client()
+    client = store.client()
     return Snapshot.from_hash(await client.hgetall(store.stats_key))
 
 

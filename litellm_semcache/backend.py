@@ -169,12 +169,16 @@ class SemanticCacheBackend(BaseCache):
         return found
 
     def record(self, found: Lookup, kwargs: Mapping[str, Any]) -> None:
-        """Count a lookup outcome (and what a hit saved) in the shared metrics."""
+        """Count a lookup outcome (and what a hit saved) in the shared metrics, and leave it in the
+        request's metadata for the response headers."""
+        metadata = kwargs.get("metadata")
+        if isinstance(metadata, dict):
+            metadata[STATUS_KEY] = status_of(found)
         self.metrics.lookup(found.outcome, found.reason, found.similarity)
         if found.entry is not None:
             model = kwargs.get("model") or found.entry.model
             self.metrics.saved_later(found.entry.response, str(model), kwargs.get("custom_llm_provider"))
-        self.metrics.flush_in_background(self.store.client_nowait)
+        self.metrics.flush_in_background(self.store.client)
 
     async def _embed(self, text: str) -> Any:
         try:
@@ -230,11 +234,9 @@ class SemanticCacheBackend(BaseCache):
         logger.debug(
             "litellm-semcache: %s (%s, similarity %.3f)", found.outcome, found.reason, found.similarity
         )
-        metadata = kwargs.get("metadata")
-        if isinstance(metadata, dict):
-            metadata[STATUS_KEY] = status_of(found)
         if found.entry is None:
             return None
+        metadata = kwargs.get("metadata")
         if isinstance(metadata, dict):
             metadata["semantic-similarity"] = round(found.similarity, 4)
         return {"timestamp": found.entry.created_at, "response": found.entry.response}
@@ -255,7 +257,7 @@ class SemanticCacheBackend(BaseCache):
             self._store(request, scope, answer, ttl_seconds(kwargs, self.settings.ttl_seconds)), "store"
         )
         self.metrics.stored(entry_id is not None, "backend_unavailable")
-        self.metrics.flush_in_background(self.store.client_nowait)
+        self.metrics.flush_in_background(self.store.client)
         return entry_id
 
     async def _store(self, request: ChatRequest, scope: Scope, answer: Answer, ttl: int) -> str:
@@ -305,7 +307,7 @@ class SemanticCacheBackend(BaseCache):
     # --- housekeeping ---------------------------------------------------------------------------------------
     async def ping(self) -> bool:
         """Used by the proxy's /cache/ping."""
-        client = await self.store.client()
+        client = self.store.client()
         return bool(await client.ping())
 
     async def disconnect(self) -> None:

@@ -21,7 +21,7 @@ from litellm.types.caching import LiteLLMCacheType
 from redis.exceptions import RedisError
 
 from .admin import stats as admin_stats
-from .backend import STATUS_KEY, Lookup, SemanticCacheBackend, status_of
+from .backend import STATUS_KEY, Lookup, SemanticCacheBackend
 from .controls import cache_controls, requested_threshold
 from .embedded_redis import ensure_embedded_redis
 from .errors import BackendUnavailable, ConfigError, SchemaMismatchError
@@ -92,9 +92,6 @@ class SemanticCachePlugin(CustomLogger):
         if isinstance(prepared, Lookup):
             data["cache"] = {**controls, "no-cache": True, "no-store": True}
             self.backend.record(prepared, data)
-            metadata = data.get("metadata")
-            if isinstance(metadata, dict):
-                metadata[STATUS_KEY] = status_of(prepared)
         return data
 
     async def async_post_call_response_headers_hook(
@@ -145,7 +142,7 @@ def _mount_metrics_route(backend: SemanticCacheBackend) -> None:
         from .metrics import prometheus_text
 
         try:
-            await backend.metrics.flush(backend.store.client_nowait())  # this process's latest counts
+            await backend.metrics.flush(backend.store.client())  # this process's latest counts
             snapshot = await admin_stats(backend.store)
         except (RedisError, OSError) as exc:
             return PlainTextResponse(f"litellm-semcache: Redis unavailable: {exc}\n", status_code=503)

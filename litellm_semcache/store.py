@@ -174,12 +174,8 @@ class RedisStore:
                 del self._states[stale]
         return state
 
-    async def client(self) -> aioredis.Redis:
-        """The Redis client of the running event loop."""
-        return self._state().client
-
-    def client_nowait(self) -> aioredis.Redis:
-        """The Redis client of the running event loop, from sync code running on it."""
+    def client(self) -> aioredis.Redis:
+        """The Redis client of the running event loop (call it on that loop)."""
         return self._state().client
 
     async def ensure_index(self, *, force_check: bool = False) -> None:
@@ -281,7 +277,7 @@ class RedisStore:
         """The k stored queries of a scope nearest to a vector, most similar first.
 
         A raw FT.SEARCH (the filter escaped by redisvl's filter expressions): it is on every lookup, and
-        redisvl's query objects cost about 0.3 ms more per call (benchmarks/results/scale.md).
+        redisvl's query objects cost about 0.2 ms more per call.
         """
         filter_expression: FilterExpression = Tag(Fields.SCOPE) == scope
         if min_created_at is not None:

@@ -142,7 +142,7 @@ async def test_stats_count_outcomes_savings_and_similarities(
     assert await backend.async_get_cache("k", **chat("what is the capital of france")) is not None
     assert await backend.async_get_cache("k", **chat("How do volcanoes form?")) is None
     assert await backend.async_get_cache("k", **chat("What is my balance?")) is None
-    await backend.metrics.flush(await backend.store.client())
+    await backend.metrics.flush(backend.store.client())
 
     monkeypatch.setenv("REDIS_URL", redis_url)
     monkeypatch.chdir(tmp_path)
