@@ -88,7 +88,7 @@ async def _profile(backend: SemanticCacheBackend, n: int) -> dict[str, Any]:
     table: dict[str, Any] = {}
     for kind, runs in kinds.items():
         expected = "hit" if "hit" in kind else "miss"
-        ok = [(found, total) for found, total in runs if found.outcome == expected]
+        ok = [(found, total) for found, total in runs if found.status == expected]
         table[kind] = {
             "measured": len(ok),
             "of": len(runs),

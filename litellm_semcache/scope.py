@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from .request import ChatRequest, normalize_text
 from .settings import SemCacheSettings
+from .text import normalize_text
+from .types import Identity, Request
 
-__all__ = ["Scope", "compute_scope", "exact_entry_id", "identity_hash", "request_metadata"]
+__all__ = ["Scope", "compute_scope", "exact_entry_id", "identity_hash", "tenant_of"]
 
 _ANONYMOUS = "anonymous"
 
@@ -42,53 +41,33 @@ def identity_hash(kind: str, value: str) -> str:
     return f"{kind}:{_digest('semcache-identity', kind, value)[:24]}"
 
 
-def request_metadata(kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    """The proxy's request metadata, wherever this LiteLLM version put it."""
-    merged: dict[str, Any] = {}
-    litellm_params = kwargs.get("litellm_params")
-    sources = [kwargs.get("metadata"), kwargs.get("litellm_metadata")]
-    if isinstance(litellm_params, Mapping):
-        sources += [litellm_params.get("metadata"), litellm_params.get("litellm_metadata")]
-    for source in reversed(sources):
-        if isinstance(source, Mapping):
-            merged.update({k: v for k, v in source.items() if v is not None})
-    return merged
-
-
-def _tenant(settings: SemCacheSettings, metadata: Mapping[str, Any], kwargs: Mapping[str, Any]) -> str:
+def tenant_of(identity: Identity, settings: SemCacheSettings) -> str:
+    """The hashed tenant an identity belongs to under the isolation setting."""
     if settings.isolation == "none":
         return _ANONYMOUS
-    key = metadata.get("user_api_key_hash") or metadata.get("user_api_key")
-    key_tenant = identity_hash("key", str(key)) if key else _ANONYMOUS
+    key_tenant = identity_hash("key", identity.key) if identity.key else _ANONYMOUS
     if settings.isolation == "key":
         return key_tenant
     if settings.isolation == "team":
-        team = metadata.get("user_api_key_team_id")
-        return identity_hash("team", str(team)) if team else key_tenant
-    end_user = metadata.get("user_api_key_end_user_id") or kwargs.get("user")
-    return identity_hash("end_user", str(end_user)) if end_user else key_tenant
+        return identity_hash("team", identity.team) if identity.team else key_tenant
+    return identity_hash("end_user", identity.end_user) if identity.end_user else key_tenant
 
 
-def _model_group(metadata: Mapping[str, Any], kwargs: Mapping[str, Any]) -> str:
-    group = metadata.get("model_group") or kwargs.get("model") or "unknown"
-    return str(group)
-
-
-def compute_scope(
-    request: ChatRequest,
-    settings: SemCacheSettings,
-    kwargs: Mapping[str, Any],
-    cache_controls: Mapping[str, Any] | None = None,
-) -> Scope:
-    """The scope of a parsed request; ``cache_controls`` is the request's ``cache`` field."""
-    metadata = request_metadata(kwargs)
-    controls = cache_controls or {}
-    namespace = str(controls.get("namespace") or settings.namespace or "default")
-    tenant = _tenant(settings, metadata, kwargs)
-    model_group = _model_group(metadata, kwargs)
+def compute_scope(request: Request, settings: SemCacheSettings) -> Scope:
+    """The scope of a request."""
+    namespace = request.controls.namespace or settings.namespace or "default"
+    tenant = tenant_of(request.identity, settings)
+    model_group = request.identity.model_group
     shared_group = model_group if settings.scope == "model_group" else "*"
     material = json.dumps(
-        [settings.embedding_model, namespace, tenant, shared_group, request.context, request.params],
+        [
+            settings.embedding_model,
+            namespace,
+            tenant,
+            shared_group,
+            request.parsed.context,
+            request.parsed.params,
+        ],
         sort_keys=True,
         ensure_ascii=False,
         default=str,

@@ -1,7 +1,8 @@
 """The one settings model, read from the proxy's YAML block and from environment variables.
 
-Precedence, highest first: an environment variable (``REDIS_URL`` for the Redis URL, ``SEMCACHE_<FIELD>``
-for every field), the ``litellm_semcache:`` block of the proxy's config file, the defaults below.
+Precedence, highest first: explicit arguments (``install(**overrides)``), an environment variable
+(``REDIS_URL`` for the Redis URL, ``SEMCACHE_<FIELD>`` for every field), the ``litellm_semcache:`` block of
+the proxy's config file, the defaults below.
 Inside the YAML block a value may be written ``os.environ/NAME`` as elsewhere in LiteLLM configs.
 """
 
@@ -250,6 +251,23 @@ class SemCacheSettings(BaseSettings):
                 raise ValueError("a never-cache pattern cannot be blank")
         return patterns
 
+    def with_overrides(self, **overrides: Any) -> SemCacheSettings:
+        """A copy with some fields replaced, validated like the rest.
+
+        Raises:
+            ConfigError: an override is unknown or invalid; the message names the field.
+        """
+        if not overrides:
+            return self
+        copy = self.model_copy(deep=True)
+        try:
+            for name, value in overrides.items():
+                # Field by field, so the environment is not read again: explicit overrides win over it.
+                self.__pydantic_validator__.validate_assignment(copy, name, value)
+        except ValidationError as exc:
+            raise ConfigError(_describe(exc)) from exc
+        return copy
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -294,20 +312,24 @@ def read_yaml_block(config_path: str | os.PathLike[str]) -> dict[str, Any]:
     return _resolve_env_references(block)
 
 
+def _describe(exc: ValidationError) -> str:
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or '(settings)'}: {err['msg']}" for err in exc.errors()
+    )
+    return f"invalid litellm-semcache settings: {problems}"
+
+
 def load_settings(config_path: str | os.PathLike[str] | None = None, **overrides: Any) -> SemCacheSettings:
-    """Build the settings from an optional proxy config file, keyword overrides and the environment.
+    """Build the settings from an optional proxy config file, the environment and keyword overrides.
+
+    Precedence, highest first: keyword overrides (explicit arguments), the environment, the YAML block.
 
     Raises:
         ConfigError: a value is invalid; the message names the field.
     """
-    values: dict[str, Any] = {}
-    if config_path is not None:
-        values.update(read_yaml_block(config_path))
-    values.update(overrides)
+    values = read_yaml_block(config_path) if config_path is not None else {}
     try:
-        return SemCacheSettings(**values)
+        settings = SemCacheSettings(**values)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(settings)'}: {err['msg']}" for err in exc.errors()
-        )
-        raise ConfigError(f"invalid litellm-semcache settings: {problems}") from exc
+        raise ConfigError(_describe(exc)) from exc
+    return settings.with_overrides(**overrides)

@@ -20,7 +20,6 @@ os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="semcache-test-cache-")
 atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], True)
 
 import contextlib
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -29,20 +28,23 @@ from typing import Any
 import pytest
 import redis
 
-from litellm_semcache.embedder import Embedder
+from harness.services import FakeUpstream, RedisServer, start_fake_upstream, start_redis
+from litellm_semcache.embedding import Embedder
 from litellm_semcache.settings import SemCacheSettings
-
-from .services import (
-    FakeUpstream,
-    Proxy,
-    RedisServer,
-    start_fake_upstream,
-    start_proxy,
-    start_redis,
-    write_proxy_config,
-)
+from tests.gateway import ProxyHarness, start_harness
 
 _ENV_PREFIXES = ("SEMCACHE_",)
+_KINDS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test's folder is its kind: unit (no services), integration (real Redis), e2e (the real proxy)."""
+    for item in items:
+        kind = next((k for k in _KINDS if f"/tests/{k}/" in str(item.path)), None)
+        if kind is not None:
+            item.add_marker(getattr(pytest.mark, kind))
+
+
 _ENV_NAMES = ("REDIS_URL", "CONFIG_FILE_PATH")
 
 
@@ -106,7 +108,7 @@ def settings_factory(redis_url: str, index_name: str) -> Any:
 @pytest.fixture
 async def backend_factory(settings_factory: Any, embedder: Embedder, redis_url: str) -> AsyncIterator[Any]:
     """Real backends (real Redis, real model) sharing the session's model."""
-    from litellm_semcache.backend import SemanticCacheBackend
+    from litellm_semcache.integrations.litellm import SemanticCacheBackend
 
     made: list[SemanticCacheBackend] = []
 
@@ -138,42 +140,6 @@ def upstream(fake_upstream: FakeUpstream) -> FakeUpstream:
 
 
 # --- the real proxy ------------------------------------------------------------------------------------
-class ProxyHarness:
-    """A running proxy plus the Redis it caches in, with helpers the end-to-end tests share."""
-
-    def __init__(self, proxy: Proxy, redis_url: str, index_name: str) -> None:
-        self.proxy = proxy
-        self.redis = redis.Redis.from_url(redis_url)
-        self.index_name = index_name
-
-    def entry_keys(self) -> list[bytes]:
-        return list(self.redis.scan_iter(match=f"{self.index_name}:entry:*", count=1000))
-
-    def wait_for_entries(self, count: int, timeout: float = 10.0) -> None:
-        """Stores run in the background after the response; wait until they landed."""
-        deadline = time.monotonic() + timeout
-        while len(self.entry_keys()) < count:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"expected {count} cache entries, found {len(self.entry_keys())}")
-            time.sleep(0.05)
-
-    def clear(self) -> None:
-        keys = self.entry_keys()
-        if keys:
-            self.redis.delete(*keys)
-
-    def close(self) -> None:
-        self.proxy.stop()
-        self.redis.close()
-
-
-def start_harness(work_dir: Path, upstream: FakeUpstream, redis_url: str, **semcache: Any) -> ProxyHarness:
-    index = semcache.setdefault("index_name", f"e2e{uuid.uuid4().hex[:8]}")
-    config = write_proxy_config(work_dir / "litellm_config.yaml", upstream, semcache)
-    proxy = start_proxy(work_dir, config, env={"REDIS_URL": redis_url})
-    return ProxyHarness(proxy, redis_url, index)
-
-
 @pytest.fixture(scope="session")
 def shared_proxy(
     tmp_path_factory: pytest.TempPathFactory, fake_upstream: FakeUpstream, redis_url: str

@@ -1,0 +1,73 @@
+"""LiteLLM's per-request cache controls: the ``cache`` field of a request (and its ``ttl`` kwarg).
+
+``no-cache`` and ``no-store`` are applied by LiteLLM itself; the ones read here are ``ttl``,
+``s-maxage``, ``namespace`` and this plugin's ``similarity-threshold``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ...types import Controls
+
+__all__ = ["cache_controls", "controls_of", "max_age", "requested_threshold", "ttl_seconds"]
+
+
+def cache_controls(kwargs: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The request's ``cache`` field (LiteLLM's per-request cache controls)."""
+    controls = kwargs.get("cache")
+    return controls if isinstance(controls, Mapping) else {}
+
+
+def requested_threshold(controls: Mapping[str, Any]) -> float | None:
+    """A per-request similarity threshold, ``cache: {"similarity-threshold": 0.95}``.
+
+    Raises:
+        ValueError: the value is not a number between 0 and 1.
+    """
+    for name in ("similarity-threshold", "similarity_threshold"):
+        if name in controls and controls[name] is not None:
+            value = controls[name]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+                raise ValueError(f"cache.{name} must be a number between 0 and 1, got {value!r}")
+            return float(value)
+    return None
+
+
+def max_age(controls: Mapping[str, Any]) -> float | None:
+    """``s-maxage``: only entries younger than this many seconds may serve the request."""
+    for name in ("s-maxage", "s-max-age"):
+        value = controls.get(name)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+            return float(value)
+    return None
+
+
+def ttl_seconds(kwargs: Mapping[str, Any]) -> int | None:
+    """Lifetime of the entry a request stores: its ``ttl`` (a LiteLLM kwarg) or ``cache.ttl``; None
+    when absent or unusable (the setting's default applies)."""
+    value = kwargs.get("ttl")
+    if value is None:
+        value = cache_controls(kwargs).get("ttl")
+    try:
+        ttl = int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+    return ttl if ttl is not None and ttl > 0 else None
+
+
+def controls_of(kwargs: Mapping[str, Any]) -> Controls:
+    """The request's controls; an invalid threshold is ignored here (the proxy hook answers it with 400)."""
+    controls = cache_controls(kwargs)
+    try:
+        threshold = requested_threshold(controls)
+    except ValueError:
+        threshold = None
+    namespace = controls.get("namespace")
+    return Controls(
+        namespace=str(namespace) if namespace else None,
+        threshold=threshold,
+        max_age_seconds=max_age(controls),
+        ttl_seconds=ttl_seconds(kwargs),
+    )

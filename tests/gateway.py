@@ -1,0 +1,50 @@
+"""A running proxy plus the Redis it caches in, with helpers the end-to-end tests share."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from harness.services import FakeUpstream, Proxy, start_proxy, write_proxy_config
+
+__all__ = ["ProxyHarness", "start_harness"]
+
+
+class ProxyHarness:
+    """A running proxy plus the Redis it caches in, with helpers the end-to-end tests share."""
+
+    def __init__(self, proxy: Proxy, redis_url: str, index_name: str) -> None:
+        self.proxy = proxy
+        self.redis = redis.Redis.from_url(redis_url)
+        self.index_name = index_name
+
+    def entry_keys(self) -> list[bytes]:
+        return list(self.redis.scan_iter(match=f"{self.index_name}:entry:*", count=1000))
+
+    def wait_for_entries(self, count: int, timeout: float = 10.0) -> None:
+        """Stores run in the background after the response; wait until they landed."""
+        deadline = time.monotonic() + timeout
+        while len(self.entry_keys()) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"expected {count} cache entries, found {len(self.entry_keys())}")
+            time.sleep(0.05)
+
+    def clear(self) -> None:
+        keys = self.entry_keys()
+        if keys:
+            self.redis.delete(*keys)
+
+    def close(self) -> None:
+        self.proxy.stop()
+        self.redis.close()
+
+
+def start_harness(work_dir: Path, upstream: FakeUpstream, redis_url: str, **semcache: Any) -> ProxyHarness:
+    index = semcache.setdefault("index_name", f"e2e{uuid.uuid4().hex[:8]}")
+    config = write_proxy_config(work_dir / "litellm_config.yaml", upstream, semcache)
+    proxy = start_proxy(work_dir, config, env={"REDIS_URL": redis_url})
+    return ProxyHarness(proxy, redis_url, index)

@@ -1,0 +1,145 @@
+"""Each verification stage on its own: threshold, answer vote, contrast guard, max_tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from litellm_semcache.settings import SemCacheSettings
+from litellm_semcache.store import Candidate
+from litellm_semcache.verification import VERIFICATION_ORDER, AnswerVote, ContrastGuard, Verdict, Verifier
+
+
+def verifier(**settings: Any) -> Verifier:
+    return Verifier.from_settings(SemCacheSettings(**settings))
+
+
+def reason(verdict: Verdict) -> str:
+    """The reason as the response header shows it (``contrast:number``)."""
+    return verdict.reason if verdict.detail is None else f"{verdict.reason}:{verdict.detail}"
+
+
+def cand(query: str, similarity: float, answer: str = "a", tokens: int | None = None) -> Candidate:
+    return Candidate(
+        id=query,
+        query=query,
+        similarity=similarity,
+        answer_id=answer,
+        created_at=0.0,
+        completion_tokens=tokens,
+    )
+
+
+# --- threshold ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("similarity", "threshold", "hit"),
+    [(0.85, 0.82, True), (0.82, 0.82, True), (0.819, 0.82, False), (0.99, 1.0, False)],
+)
+def test_threshold(similarity: float, threshold: float, hit: bool) -> None:
+    verdict = Verifier.threshold_only().decide("q", [cand("stored", similarity)], threshold)
+    assert (verdict.hit is not None) is hit
+    assert verdict.reason == ("semantic" if hit else "below_threshold")
+    assert verdict.similarity == similarity
+
+
+def test_no_candidates() -> None:
+    assert Verifier().decide("q", [], 0.5).reason == "no_candidates"
+
+
+# --- answer vote ----------------------------------------------------------------------------------------
+def test_vote_refuses_a_query_torn_between_different_answers() -> None:
+    voter = verifier(contrast_guard=False, answer_vote=True)
+    torn = [cand("how do I reset my pin", 0.90, "change_pin"), cand("my pin is blocked", 0.88, "pin_blocked")]
+    assert voter.decide("reset pin", torn, 0.8).reason == "ambiguous"
+    assert (
+        verifier(contrast_guard=False).decide("reset pin", torn, 0.8).reason == "semantic"
+    )  # off by default
+
+
+def test_vote_serves_the_answer_most_neighbours_agree_on() -> None:
+    voter = verifier(contrast_guard=False, answer_vote=True)
+    agree = [cand("a", 0.95, "x"), cand("b", 0.93, "x"), cand("c", 0.91, "x"), cand("far", 0.70, "y")]
+    verdict = voter.decide("q", agree, 0.8)
+    assert verdict.reason == "semantic" and verdict.hit is not None and verdict.hit.query == "a"
+    # a far-away different answer (outside the window) does not make it ambiguous; a close one does
+    close = [cand("a", 0.95, "x"), cand("b", 0.90, "y")]
+    assert voter.decide("q", close, 0.8).reason == "ambiguous"
+
+
+def test_vote_winner_below_threshold_is_a_miss() -> None:
+    voter = verifier(contrast_guard=False, answer_vote=True, vote_share=0.6)
+    # "y" wins the mass but its best candidate is under the threshold
+    candidates = [cand("a", 0.86, "x"), cand("b", 0.84, "y"), cand("c", 0.83, "y"), cand("d", 0.82, "y")]
+    assert voter.decide("q", candidates, 0.85).reason == "below_threshold"
+
+
+# --- contrast guard (hand-made hard cases, one per kind, and paraphrases that must pass) ------------------
+@pytest.mark.parametrize(
+    ("asked", "stored", "kind"),
+    [
+        ("Convert 100 Fahrenheit to Celsius", "Convert 100 Celsius to Fahrenheit", "direction"),
+        ("Flights from Paris to London", "Flights from London to Paris", "direction"),
+        ("What is 15% of 80?", "What is 15% of 90?", "number"),
+        ("Who won the 2014 World Cup?", "Who won the 2018 World Cup?", "number"),
+        ("How many grams in three cups of flour", "How many grams in two cups of flour", "number"),
+        ("Which foods contain gluten?", "Which foods do not contain gluten?", "negation"),
+        ("Can I take ibuprofen with coffee?", "Can't I take ibuprofen with coffee?", "negation"),
+        ("What is the minimum password length?", "What is the maximum password length?", "antonym"),
+        (
+            "How do I enable 2FA on my account settings page?",
+            "How do I disable 2FA on my account settings page?",
+            "antonym",
+        ),
+        ("How do I upload a file to Dropbox?", "How do I download a file to Dropbox?", "antonym"),
+        ("how do I encrypt a zip file", "how do I decrypt a zip file", "antonym"),
+        ("What is the capital of Austria?", "What is the capital of Australia?", "entity"),
+        ("How do I sort a list in Python?", "How do I sort a list in Java?", "entity"),
+        ("what can i call you", "what can you call me", "person"),
+    ],
+)
+def test_the_guard_refuses_minimal_edits_that_change_the_answer(asked: str, stored: str, kind: str) -> None:
+    assert ContrastGuard().check(asked, stored) == kind
+    verdict = verifier().decide(asked, [cand(stored, 0.97)], 0.82)
+    assert verdict.hit is None and reason(verdict) == f"contrast:{kind}"
+
+
+@pytest.mark.parametrize(
+    ("asked", "stored"),
+    [
+        ("What's the capital of France?", "what is the capital city of france"),
+        ("How many ounces in a pound", "how many oz are in one pound?"),
+        ("How do I turn off autocorrect on an iPhone?", "How can I disable autocorrect on an iPhone?"),
+        ("How do I reset my password?", "I forgot my password, how do I change it?"),
+        ("Where can I buy a used car?", "Where can I purchase a second-hand vehicle?"),
+        ("What is the boiling point of water at sea level?", "At sea level, what's water's boiling point?"),
+        ("recieve money from abroad", "receive money from abroad"),
+    ],
+)
+def test_the_guard_lets_true_paraphrases_through(asked: str, stored: str) -> None:
+    assert ContrastGuard().check(asked, stored) is None
+    assert verifier().decide(asked, [cand(stored, 0.9)], 0.82).reason == "semantic"
+
+
+def test_each_check_can_be_switched_off() -> None:
+    pair = ("What is 15% of 80?", "What is 15% of 90?")
+    assert ContrastGuard(checks=frozenset({"negation"})).check(*pair) is None
+    assert verifier(contrast_guard=False).decide(pair[0], [cand(pair[1], 0.99)], 0.82).reason == "semantic"
+
+
+# --- max_tokens and settings ----------------------------------------------------------------------------
+def test_an_answer_longer_than_max_tokens_is_not_served() -> None:
+    candidates = [cand("How tall is the Eiffel Tower?", 0.95, tokens=120)]
+    asked = "How tall is the Eiffel tower"
+    assert verifier().decide(asked, candidates, 0.82, max_answer_tokens=50).reason == "answer_too_long"
+    assert verifier().decide(asked, candidates, 0.82, max_answer_tokens=500).reason == "semantic"
+
+
+def test_settings_build_the_verifier() -> None:
+    default = verifier()
+    assert [stage.name for stage in default.stages] == ["threshold", "contrast", "max_tokens"]
+    custom = verifier(contrast_guard=False, answer_vote=True, vote_window=0.1)
+    assert [stage.name for stage in custom.stages] == ["threshold", "vote", "max_tokens"]
+    assert custom.stages[1] == AnswerVote(window=0.1, share=0.9)
+    assert Verifier.threshold_only() == verifier(contrast_guard=False)
+    assert list(VERIFICATION_ORDER) == ["threshold", "vote", "contrast", "max_tokens"]
