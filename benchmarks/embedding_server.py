@@ -5,7 +5,8 @@ compare it with litellm-semcache on the same model, this server wraps the same `
 plugin uses. Encoding runs in one worker thread (the event loop stays responsive); requests that
 arrive while it is busy are coalesced into the next batch, as a production embedding server would.
 
-Run: ``python benchmarks/embedding_server.py --port 8012``; it prints ``READY <port>`` once it listens.
+Run (from the repository root): ``python -m benchmarks.embedding_server --port 8012``; it prints
+``READY <port>`` once it listens.
 
 Endpoints:
     POST /v1/embeddings (and /embeddings)  OpenAI request/response; ``encoding_format`` float or base64
@@ -20,14 +21,17 @@ import asyncio
 import base64
 import time
 from collections import deque
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 from aiohttp import web
 
-from litellm_semcache.embedder import Embedder
+from harness.serving import serve
+from litellm_semcache.embedding import Embedder
 
+MODULE = "benchmarks.embedding_server"
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 
@@ -137,6 +141,13 @@ async def embeddings(request: web.Request) -> web.Response:
     return response
 
 
+async def _batching(app: web.Application) -> AsyncIterator[None]:
+    """The batching loop runs while the app serves."""
+    batcher = asyncio.create_task(app["service"].run_batches())
+    yield
+    batcher.cancel()
+
+
 async def stats(request: web.Request) -> web.Response:
     return web.json_response(request.app["service"].stats)
 
@@ -149,6 +160,7 @@ async def reset(request: web.Request) -> web.Response:
 def make_app(service: EmbeddingService) -> web.Application:
     app = web.Application(client_max_size=16 * 1024 * 1024)
     app["service"] = service
+    app.cleanup_ctx.append(_batching)
     for path in ("/v1/embeddings", "/embeddings"):
         app.router.add_post(path, embeddings)
     app.router.add_get("/_stats", stats)
@@ -157,7 +169,7 @@ def make_app(service: EmbeddingService) -> web.Application:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=f"python -m {MODULE}", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--model", default=DEFAULT_MODEL)
@@ -172,19 +184,7 @@ def main() -> None:
 
     service = EmbeddingService(args.model, args.max_batch, args.runtime)
     service.encode(["warm-up"])  # load the model before accepting requests
-
-    async def serve() -> None:
-        runner = web.AppRunner(make_app(service), access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, args.host, args.port).start()
-        batcher = asyncio.create_task(service.run_batches())
-        print(f"READY {args.port}", flush=True)
-        try:
-            await asyncio.Event().wait()
-        finally:
-            batcher.cancel()
-
-    asyncio.run(serve())
+    serve(make_app(service), args.host, args.port)
 
 
 if __name__ == "__main__":

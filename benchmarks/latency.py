@@ -7,7 +7,7 @@ its cache:
     nocache                  no cache
     litellm-redis            LiteLLM's exact-match cache (``cache_params: {type: redis}``)
     litellm-redis-semantic   LiteLLM's ``redis-semantic`` cache, embedding with all-MiniLM-L6-v2 served
-                             over HTTP by ``benchmarks/embedding_server.py`` (the model semcache uses)
+                             over HTTP by ``benchmarks.embedding_server`` (the model semcache uses)
     semcache                 this project's plugin: default settings, threshold 0.92 like the one above
 
 Each cached proxy has its own Redis Stack server; both semantic caches use similarity threshold 0.92.
@@ -28,8 +28,8 @@ same load is sent straight to the fake upstream to show how far the client alone
 Run it from the repository root (everything is started and stopped by the script):
 
     source .venv/bin/activate
-    python benchmarks/latency.py              # 300 requests per scenario, 32 concurrent clients
-    python benchmarks/latency.py --quick      # smoke run, writes latency.quick.{json,md}
+    python -m benchmarks.latency              # 300 requests per scenario, 32 concurrent clients
+    python -m benchmarks.latency --quick      # smoke run, writes latency.quick.{json,md}
 
 Results: ``benchmarks/results/latency.json`` and ``benchmarks/results/latency.md``.
 """
@@ -38,12 +38,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import platform
 import random
 import re
-import shlex
 import shutil
 import signal
 import sys
@@ -53,19 +51,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
 
 import httpx
 import numpy as np
 
 from benchmarks import stack as services
-from benchmarks.measure import (
+from benchmarks.common import RESULTS_DIR, command_line, cpu_model, log, shown, write_results
+from benchmarks.questions import MissQuestions, Pair, paraphrase_candidates
+from harness.measure import (
     Probe,
     Sample,
     machine_cpu,
@@ -75,10 +73,9 @@ from benchmarks.measure import (
     timed_post,
     timed_probe,
 )
-from benchmarks.questions import MissQuestions, Pair, paraphrase_candidates
-from tests.services import MASTER_KEY, RedisServer
+from harness.services import MASTER_KEY, RedisServer
 
-RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
+MODULE = "benchmarks.latency"
 THRESHOLD = 0.92  # both semantic caches use it (the seed's value); see stack.semcache_config
 PAIR_MARGIN = 0.01  # a pair is used only when its similarity is at least THRESHOLD + PAIR_MARGIN
 SEMCACHE_INDEX = "semcache"
@@ -103,10 +100,11 @@ class Options:
     keep_work: bool
     output: Path
     embedding_runtime: str
+    command: str
 
 
 def parse_options(argv: Sequence[str] | None = None) -> Options:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=f"python -m {MODULE}", description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300, help="timed requests per latency scenario")
     parser.add_argument("--concurrency", type=int, default=32, help="concurrent clients for throughput")
     parser.add_argument("--warmup", type=int, default=20, help="untimed requests per scenario first")
@@ -143,13 +141,8 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         keep_work=args.keep_work,
         output=stem,
         embedding_runtime=args.embedding_runtime,
+        command=command_line(MODULE, argv),
     )
-
-
-def command_line() -> str:
-    script = Path(sys.argv[0]).resolve()
-    shown = script.relative_to(REPO_ROOT) if script.is_relative_to(REPO_ROOT) else script
-    return shlex.join(["python", str(shown), *sys.argv[1:]])
 
 
 # --- the questions ---------------------------------------------------------------------------------------
@@ -623,9 +616,9 @@ def where_the_time_goes(latency: dict[str, Any]) -> dict[str, Any]:
 
 
 # --- report ----------------------------------------------------------------------------------------------
-def _p50(results: dict[str, Any], section: str, name: str) -> float | None:
-    p50: float | None = results[section].get(name, {}).get("p50")
-    return p50
+def _stat(results: dict[str, Any], section: str, scenario: str, key: str) -> float | None:
+    value: float | None = results[section].get(scenario, {}).get(key)
+    return value
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -636,59 +629,65 @@ def _difference(a: float | None, b: float | None) -> float | None:
     return round(a - b, 3) if a is not None and b is not None else None
 
 
+class Target(NamedTuple):
+    """A goal on two scenarios' numbers: ``combine(a's key, b's key) op goal``."""
+
+    what: str
+    """Its name in the table (``{clients}``: the throughput concurrency)."""
+    combine: Callable[[float | None, float | None], float | None]
+    section: str
+    key: str
+    a: str
+    b: str
+    op: str
+    goal: float
+
+
+TARGETS = (
+    Target(
+        "semcache exact-repeat p50 / litellm-redis hit p50",
+        _ratio, "latency", "p50", "semcache exact hit", "litellm-redis exact hit", "<=", 1.2,
+    ),
+    Target(
+        "semcache paraphrase-hit p50 / litellm-redis-semantic hit p50",
+        _ratio, "latency", "p50", "semcache paraphrase hit", "litellm-redis-semantic paraphrase hit",
+        "<=", 0.5,
+    ),
+    Target(
+        "semcache miss p50 - nocache p50 (ms)",
+        _difference, "latency", "p50", "semcache miss", "nocache", "<=", 15.0,
+    ),
+    Target(
+        "semcache exact hits/s / litellm-redis hits/s ({clients} clients)",
+        _ratio, "throughput", "hits_per_s", "semcache exact hit", "litellm-redis exact hit", ">=", 0.6,
+    ),
+    Target(
+        "semcache paraphrase hits/s / litellm-redis hits/s ({clients} clients)",
+        _ratio, "throughput", "hits_per_s", "semcache paraphrase hit", "litellm-redis exact hit", ">=", 0.6,
+    ),
+)  # fmt: skip
+
+
 def targets_table(results: dict[str, Any]) -> list[dict[str, Any]]:
-    lat, tp = "latency", "throughput"
     clients = results["settings"]["concurrency"]
-    rows = [
-        (
-            "semcache exact-repeat p50 / litellm-redis hit p50",
-            _ratio(_p50(results, lat, "semcache exact hit"), _p50(results, lat, "litellm-redis exact hit")),
-            "<=",
-            1.2,
-        ),
-        (
-            "semcache paraphrase-hit p50 / litellm-redis-semantic hit p50",
-            _ratio(
-                _p50(results, lat, "semcache paraphrase hit"),
-                _p50(results, lat, "litellm-redis-semantic paraphrase hit"),
-            ),
-            "<=",
-            0.5,
-        ),
-        (
-            "semcache miss p50 - nocache p50 (ms)",
-            _difference(_p50(results, lat, "semcache miss"), _p50(results, lat, "nocache")),
-            "<=",
-            15.0,
-        ),
-        (
-            f"semcache exact hits/s / litellm-redis hits/s ({clients} clients)",
-            _ratio(
-                results[tp]["semcache exact hit"]["hits_per_s"],
-                results[tp]["litellm-redis exact hit"]["hits_per_s"],
-            ),
-            ">=",
-            0.6,
-        ),
-        (
-            f"semcache paraphrase hits/s / litellm-redis hits/s ({clients} clients)",
-            _ratio(
-                results[tp]["semcache paraphrase hit"]["hits_per_s"],
-                results[tp]["litellm-redis exact hit"]["hits_per_s"],
-            ),
-            ">=",
-            0.6,
-        ),
-    ]
     table = []
-    for name, value, op, goal in rows:
-        met = None if value is None else (value <= goal if op == "<=" else value >= goal)
-        table.append({"target": name, "value": value, "goal": f"{op} {goal:g}", "met": met})
+    for t in TARGETS:
+        value = t.combine(_stat(results, t.section, t.a, t.key), _stat(results, t.section, t.b, t.key))
+        met = None if value is None else (value <= t.goal if t.op == "<=" else value >= t.goal)
+        table.append(
+            {
+                "target": t.what.format(clients=clients),
+                "value": value,
+                "goal": f"{t.op} {t.goal:g}",
+                "met": met,
+            }
+        )
     table.append(
         {
             "target": "semcache miss p50 - miss with no-store p50 (ms; the store is off the response path)",
             "value": _difference(
-                _p50(results, lat, "semcache miss"), _p50(results, lat, "semcache miss, no-store")
+                _stat(results, "latency", "semcache miss", "p50"),
+                _stat(results, "latency", "semcache miss, no-store", "p50"),
             ),
             "goal": "about 0",
             "met": None,
@@ -720,15 +719,24 @@ def breakdown_sentence(split: dict[str, Any]) -> str:
     )
 
 
-def markdown(results: dict[str, Any]) -> str:
+def _label(name: str, row: dict[str, Any]) -> str:
+    return f"{name} *(info)*" if row.get("informational") else name
+
+
+def _head_lines(results: dict[str, Any]) -> list[str]:
     machine = results["machine"]
-    lines = [
+    return [
         f"Command: `{results['command']}`  ",
         f"Run: {results['started_at']}, {results['duration_s']:.0f} s; machine: {machine['cpu_count']} CPUs "
         f"({machine['cpu_model']}), Python {machine['python']}, "
         f"litellm {machine['packages'].get('litellm')}  ",
         f"Embeddings endpoint of LiteLLM's redis-semantic: all-MiniLM-L6-v2 on "
         f"{results['settings']['embedding_endpoint_runtime']}; semcache embeds in-process on ONNX Runtime.",
+    ]
+
+
+def _latency_lines(results: dict[str, Any]) -> list[str]:
+    lines = [
         "",
         "**Latency** (one sequential client, ms; only verified hits / misses are timed)",
         "",
@@ -736,56 +744,61 @@ def markdown(results: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, row in results["latency"].items():
-        label = f"{name} *(info)*" if row.get("informational") else name
         lines.append(
-            f"| {label} | {row['n']} | {_rate(row.get('hit_rate'))} | {_fmt(row['p50'])} | "
+            f"| {_label(name, row)} | {row['n']} | {_rate(row.get('hit_rate'))} | {_fmt(row['p50'])} | "
             f"{_fmt(row['p90'])} | {_fmt(row['p99'])} | {_fmt(row['mean'])} |"
         )
-    c = results["settings"]["concurrency"]
-    lines += [
+    return lines
+
+
+def _throughput_lines(results: dict[str, Any]) -> list[str]:
+    lines = [
         "",
-        f"**Throughput** ({c} concurrent clients)",
+        f"**Throughput** ({results['settings']['concurrency']} concurrent clients)",
         "",
         "| scenario | requests | hit rate | hits/s | p50 ms | p99 ms | client CPU | server CPU | machine |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, row in results["throughput"].items():
-        label = f"{name} *(info)*" if row.get("informational") else name
         rate = row["requests_per_s"] if row["wanted"] == "any" else row["hits_per_s"]
         cpu = [
             f"{row[k]:.0f}%" for k in ("client_cpu_pct_of_core", "server_cpu_pct_of_core", "machine_busy_pct")
         ]
         lines.append(
-            f"| {label} | {row['sent']} | {_rate(row.get('hit_rate'))} | {_fmt(rate, 1)} | "
+            f"| {_label(name, row)} | {row['sent']} | {_rate(row.get('hit_rate'))} | {_fmt(rate, 1)} | "
             f"{_fmt(row['p50'])} | {_fmt(row['p99'])} | {' | '.join(cpu)} |"
         )
-    lines += ["", "**Targets**", "", "| target | value | goal | met |", "|---|---:|---:|:---:|"]
+    return lines
+
+
+def _target_lines(results: dict[str, Any]) -> list[str]:
+    lines = ["", "**Targets**", "", "| target | value | goal | met |", "|---|---:|---:|:---:|"]
     for row in results["targets"]:
         met = {True: "yes", False: "**no**", None: "-"}[row["met"]]
         lines.append(f"| {row['target']} | {_fmt(row['value'], 3)} | {row['goal']} | {met} |")
-    checks, split = results["checks"], results["litellm_semantic_breakdown"]
-    lines += [
+    return lines
+
+
+def _check_lines(results: dict[str, Any]) -> list[str]:
+    checks, questions = results["checks"], results["questions"]
+    return [
         "",
-        f"Paraphrase pairs: {results['questions']['used']} used of {results['questions']['usable']} usable "
-        f"(min similarity {results['questions']['min_similarity']}). Checks: upstream calls = non-hits "
+        f"Paraphrase pairs: {questions['used']} used of {questions['usable']} usable "
+        f"(min similarity {questions['min_similarity']}). Checks: upstream calls = non-hits "
         f"(latency {checks['latency_upstream']['ok']}, throughput {checks['throughput_upstream']['ok']}); "
         f"client not the limit {checks['client_not_the_limit']['ok']} "
         f"(ceiling {_fmt(checks['client_not_the_limit']['ceiling_requests_per_s'], 0)} req/s).",
         "",
-        breakdown_sentence(split),
+        breakdown_sentence(results["litellm_semantic_breakdown"]),
     ]
-    return "\n".join(lines) + "\n"
+
+
+def markdown(results: dict[str, Any]) -> str:
+    sections = (_head_lines, _latency_lines, _throughput_lines, _target_lines, _check_lines)
+    return "\n".join(line for section in sections for line in section(results)) + "\n"
 
 
 def machine_facts(stack: services.Stack) -> dict[str, Any]:
-    cpu_model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
     packages: dict[str, str | None] = {}
     for name in (
         "litellm",
@@ -809,17 +822,13 @@ def machine_facts(stack: services.Stack) -> dict[str, Any]:
     return {
         "cpu_count": os.cpu_count(),
         "cpu_affinity": len(os.sched_getaffinity(0)),
-        "cpu_model": cpu_model,
+        "cpu_model": cpu_model() or platform.processor(),
         "platform": platform.platform(),
         "python": platform.python_version(),
         "packages": packages,
         "redis_server": redis_version,
         "load_average": list(os.getloadavg()),
     }
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
 # --- main ------------------------------------------------------------------------------------------------
@@ -863,7 +872,7 @@ def measure(stack: services.Stack, options: Options) -> dict[str, Any]:
 def finish(results: dict[str, Any], options: Options, started_at: str, duration: float) -> dict[str, Any]:
     """Add the run's facts and the targets to the results."""
     head = {
-        "command": command_line(),
+        "command": options.command,
         "started_at": started_at,
         "duration_s": round(duration, 1),
         "settings": {
@@ -886,14 +895,6 @@ def finish(results: dict[str, Any], options: Options, started_at: str, duration:
     return results
 
 
-def write_results(results: dict[str, Any], stem: Path) -> tuple[Path, Path]:
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    json_path, md_path = (stem.parent / f"{stem.name}.{suffix}" for suffix in ("json", "md"))
-    json_path.write_text(json.dumps(results, indent=2) + "\n")
-    md_path.write_text(markdown(results))
-    return json_path, md_path
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     options = parse_options(argv)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C, even if started with SIGINT ignored
@@ -911,13 +912,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             shutil.rmtree(work_dir, ignore_errors=True)
     results = finish(raw, options, started_at, time.monotonic() - started)
-    paths = write_results(results, options.output)
+    text = markdown(results)
+    paths = write_results(options.output, results, text)
     print()
-    print(markdown(results))
-    print(
-        "written: "
-        + ", ".join(str(p.relative_to(REPO_ROOT)) if p.is_relative_to(REPO_ROOT) else str(p) for p in paths)
-    )
+    print(text)
+    print("written: " + ", ".join(shown(p) for p in paths))
     return 0
 
 

@@ -2,12 +2,12 @@
 
 Runs the backend in-process against a real Redis Stack (started here) with the real model, stores
 questions, then looks up exact repeats, paraphrases and never-seen questions one at a time. Every lookup
-reports its own step timings (``Lookup.timings``: prepare = parse + filter + scope, exact_get, embed,
+reports its own step timings (``Outcome.timings``: prepare = parse + filter + scope, exact_get, embed,
 knn, verify, fetch), so the table is the product's code path, not a copy. What LiteLLM's proxy adds
-around the plugin is measured by ``benchmarks/latency.py`` (its ``nocache`` and exact-hit rows).
+around the plugin is measured by ``python -m benchmarks.latency`` (its ``nocache`` and exact-hit rows).
 
-    python benchmarks/profile_hit_path.py            # writes benchmarks/results/profile.{json,md}
-    python benchmarks/profile_hit_path.py --quick
+    python -m benchmarks.profile_hit_path            # writes benchmarks/results/profile.{json,md}
+    python -m benchmarks.profile_hit_path --quick    # 20 lookups of each kind, nothing written
 """
 
 from __future__ import annotations
@@ -18,25 +18,28 @@ import json
 import os
 import shlex
 import statistics
-import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 
-from benchmarks.questions import MissQuestions, paraphrase_candidates
-from litellm_semcache.backend import SemanticCacheBackend
+from benchmarks.common import RESULTS_DIR, command_line, write_results
+from benchmarks.questions import MissQuestions, Pair, paraphrase_candidates
+from harness.services import start_redis
 from litellm_semcache.settings import SemCacheSettings
-from tests.services import start_redis
+from litellm_semcache.types import Outcome
 
+if TYPE_CHECKING:
+    from litellm_semcache.integrations.litellm import SemanticCacheBackend
+
+MODULE = "benchmarks.profile_hit_path"
 STEPS = ("prepare", "exact_get", "embed", "knn", "verify", "fetch")
-RESULTS = REPO / "benchmarks" / "results"
+KINDS = ("exact hit", "paraphrase hit", "miss")
 
 
 def _chat(text: str) -> dict[str, Any]:
@@ -67,39 +70,49 @@ def _completion(text: str) -> dict[str, Any]:
     }
 
 
-async def _profile(backend: SemanticCacheBackend, n: int) -> dict[str, Any]:
+async def _fill(backend: SemanticCacheBackend, n: int) -> list[Pair]:
+    """Store the questions the hits will find; returns their pairs."""
     pairs = paraphrase_candidates()[: n * 3 : 3]
     for pair in pairs:
         await backend.store_answer(_completion(pair.stored), _chat(pair.stored))
-    misses = MissQuestions().take(n)
-    await backend.lookup(_chat("warm-up question about the weather in Paris in spring"))
+    return pairs
 
-    kinds: dict[str, list[Any]] = {"exact hit": [], "paraphrase hit": [], "miss": []}
-    for i in range(n):  # interleaved so machine noise hits all kinds alike
-        for kind, text in (
-            ("exact hit", pairs[i].stored),
-            ("paraphrase hit", pairs[i].paraphrase),
-            ("miss", misses[i]),
-        ):
+
+async def _time_lookups(
+    backend: SemanticCacheBackend, pairs: Sequence[Pair], misses: Sequence[str]
+) -> dict[str, list[tuple[Outcome, float]]]:
+    """Each kind's lookups with their client-side time (ms), interleaved so machine noise hits all alike."""
+    kinds: dict[str, list[tuple[Outcome, float]]] = {kind: [] for kind in KINDS}
+    for pair, miss in zip(pairs, misses, strict=True):
+        for kind, text in zip(KINDS, (pair.stored, pair.paraphrase, miss), strict=True):
             started = time.perf_counter()
             found = await backend.lookup(_chat(text))
-            total = (time.perf_counter() - started) * 1000
-            kinds[kind].append((found, total))
-    table: dict[str, Any] = {}
-    for kind, runs in kinds.items():
-        expected = "hit" if "hit" in kind else "miss"
-        ok = [(found, total) for found, total in runs if found.status == expected]
-        table[kind] = {
-            "measured": len(ok),
-            "of": len(runs),
-            "steps_p50_ms": {
-                step: round(statistics.median([f.timings[step] for f, _ in ok if step in f.timings]), 3)
-                for step in STEPS
-                if any(step in f.timings for f, _ in ok)
-            },
-            "total_p50_ms": round(statistics.median([t for _, t in ok]), 3) if ok else None,
-        }
-    return table
+            kinds[kind].append((found, (time.perf_counter() - started) * 1000))
+    return kinds
+
+
+def _summary(kind: str, runs: list[tuple[Outcome, float]]) -> dict[str, Any]:
+    """Median step timings of the lookups that ended as expected (a hit for the hit kinds)."""
+    expected = "hit" if "hit" in kind else "miss"
+    ok = [(found, total) for found, total in runs if found.status == expected]
+    return {
+        "measured": len(ok),
+        "of": len(runs),
+        "steps_p50_ms": {
+            step: round(statistics.median([f.timings[step] for f, _ in ok if step in f.timings]), 3)
+            for step in STEPS
+            if any(step in f.timings for f, _ in ok)
+        },
+        "total_p50_ms": round(statistics.median([t for _, t in ok]), 3) if ok else None,
+    }
+
+
+async def _profile(backend: SemanticCacheBackend, n: int) -> dict[str, Any]:
+    pairs = await _fill(backend, n)
+    misses = MissQuestions().take(n)
+    await backend.lookup(_chat("warm-up question about the weather in Paris in spring"))
+    kinds = await _time_lookups(backend, pairs, misses)
+    return {kind: _summary(kind, runs) for kind, runs in kinds.items()}
 
 
 def _markdown(table: dict[str, Any], command: str) -> str:
@@ -119,32 +132,38 @@ def _markdown(table: dict[str, Any], command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lookups", type=int, default=300, help="lookups of each kind")
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    n = 20 if args.quick else args.lookups
+def _measure(n: int) -> dict[str, Any]:
+    """Start Redis Stack and the backend, profile ``n`` lookups of each kind, stop Redis."""
+    from litellm_semcache.integrations.litellm import SemanticCacheBackend  # imports litellm: seconds
+
     with tempfile.TemporaryDirectory(prefix="semcache-profile-") as work:
         server = start_redis(Path(work))
         try:
             settings = SemCacheSettings(redis_url=server.url, index_name="profile")
             backend = SemanticCacheBackend(settings, redis_url=server.url)
             backend.embedder.encode_batch(["warm-up"])
-            table = asyncio.run(_profile(backend, n))
+            return asyncio.run(_profile(backend, n))
         finally:
             server.stop()
-    command = "python benchmarks/profile_hit_path.py" + (" --quick" if args.quick else "")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog=f"python -m {MODULE}", description=__doc__.splitlines()[0])
+    parser.add_argument("--lookups", type=int, default=300, help="lookups of each kind")
+    parser.add_argument("--quick", action="store_true", help="20 lookups of each kind, nothing written")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help="results file stem (default benchmarks/results/profile; with --quick, written only if given)",
+    )
+    args = parser.parse_args(argv)
+    table = _measure(20 if args.quick else args.lookups)
+    command = command_line(MODULE, argv)
     markdown = _markdown(table, command)
     print(markdown)
-    if not args.quick:
-        RESULTS.mkdir(exist_ok=True)
-        (RESULTS / "profile.json").write_text(
-            json.dumps(
-                {"command": shlex.split(command), "kinds": table, "cpu_count": os.cpu_count()}, indent=2
-            )
-        )
-        (RESULTS / "profile.md").write_text(markdown)
+    if args.output or not args.quick:
+        report = {"command": shlex.split(command), "kinds": table, "cpu_count": os.cpu_count()}
+        write_results(args.output or RESULTS_DIR / "profile", report, markdown)
 
 
 if __name__ == "__main__":

@@ -1,21 +1,22 @@
 """Hit quality: the seed's fixed threshold next to the project's default pipeline, on public labelled data.
 
-Protocol (the same code as ``litellm-semcache calibrate``: :mod:`litellm_semcache.calibrate` and the live
-cache's :class:`~litellm_semcache.verify.Verifier` and :class:`~litellm_semcache.embedder.Embedder`):
+Protocol (the same code as ``litellm-semcache calibrate``: :mod:`litellm_semcache.evaluation` and the live
+cache's :class:`~litellm_semcache.verification.Verifier` and :class:`~litellm_semcache.embedding.Embedder`):
 
 * intent sets: fill the cache from a train split, query with a test split; a hit is correct when the
   intents match. Banking77 train -> test; CLINC150 train -> test + 1,000 out-of-scope queries (which
   should never hit). Nearest neighbours by exact search (the live HNSW index is checked against exact
-  search in ``benchmarks/scale.py``);
+  search by ``python -m benchmarks.scale``);
 * hard cases (``benchmarks/data/hard_cases.csv``): a cache holding only ``a`` is asked ``b``; pairs that
   differ by a number, unit or direction, negation, antonym or swapped entity must not match, true
   paraphrases with little word overlap should.
 
 Defaults are chosen on validation data only (Banking77 train split 80/20, seed 0; CLINC150 val + oos_val;
-hard-case dev split) by the rules printed below, then reported on test.
+hard-case dev split) by the rules printed below, then reported on test. Banking77 and CLINC150 are read
+from ``--data-dir`` (default ``$SEMCACHE_DATA_DIR``, else ``../shared/data`` beside the repository).
 
-    python benchmarks/quality.py            # writes benchmarks/results/quality.{json,md} and calibration.png
-    python benchmarks/quality.py --quick    # a slice of each set, nothing written
+    python -m benchmarks.quality            # writes benchmarks/results/quality.{json,md} and calibration.png
+    python -m benchmarks.quality --quick    # a slice of each set, nothing written
 """
 
 from __future__ import annotations
@@ -27,53 +28,57 @@ import math
 import os
 import random
 import statistics
-import sys
 import time
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypedDict
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 
 import numpy as np
 
-from litellm_semcache.calibrate import (
+from benchmarks.common import (
+    BENCH_DIR,
+    RESULTS_DIR,
+    add_data_dir_option,
+    command_line,
+    resolve_data_dir,
+    write_results,
+)
+from litellm_semcache.embedding import Embedder
+from litellm_semcache.evaluation import (
     DEFAULT_THRESHOLDS,
     IntentSet,
     PairSet,
     Row,
     embed_all,
+    load_intent_split,
     nearest_candidates,
+    pair_similarities,
     score_intents,
     score_pairs,
 )
-from litellm_semcache.embedder import Embedder
 from litellm_semcache.settings import SemCacheSettings
 from litellm_semcache.store import Candidate
-from litellm_semcache.verify import Verifier
+from litellm_semcache.verification import Verifier
 
-DATA = REPO.parent / "shared" / "data"
-HARD = REPO / "benchmarks" / "data" / "hard_cases.csv"
-RESULTS = REPO / "benchmarks" / "results"
+MODULE = "benchmarks.quality"
+HARD = BENCH_DIR / "data" / "hard_cases.csv"
 SEED_THRESHOLD = 0.92
 TARGETS = {"banking77": 0.985, "clinc150": 0.99}
+QUICK_LIMIT = 600  # queries per set with --quick
 
 
 # --- data ----------------------------------------------------------------------------------------------
-def _banking(split: str) -> IntentSet:
-    with open(DATA / "banking77" / f"{split}.csv", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    return IntentSet([r["text"] for r in rows], [r["category"] for r in rows])
+def _banking(data: Path, split: str) -> IntentSet:
+    return load_intent_split(str(data / "banking77" / f"{split}.csv"))
 
 
-def _clinc(*splits: str) -> IntentSet:
-    data = json.loads((DATA / "clinc150" / "data_full.json").read_text())
-    pairs = [pair for split in splits for pair in data[split]]
-    return IntentSet([t for t, _ in pairs], [label for _, label in pairs])
+def _clinc(data: Path, *splits: str) -> IntentSet:
+    return load_intent_split(f"{data / 'clinc150' / 'data_full.json'}:{'+'.join(splits)}")
 
 
 def _stratified_split(items: IntentSet, share: float, seed: int) -> tuple[IntentSet, IntentSet]:
@@ -149,7 +154,7 @@ def _intent_case(name: str, cache: IntentSet, queries: IntentSet, vectors: Vecto
 
 def _pair_case(name: str, split: str, vectors: Vectors) -> PairCase:
     pairs, categories = _hard(split)
-    similarities = np.einsum("ij,ij->i", vectors(pairs.a), vectors(pairs.b))
+    similarities = pair_similarities(vectors(pairs.a), vectors(pairs.b))
     return PairCase(name, pairs, similarities, categories)
 
 
@@ -254,7 +259,7 @@ def _long_prompt_check(embedder: Embedder) -> dict[str, Any]:
     ours = embedder.encode_batch([red, blue])
     return {
         "tokens": [e.tokens for e in ours],
-        "window": embedder.max_tokens,
+        "window": embedder.input_window,
         "similarity_if_truncated": round(float(truncated[0] @ truncated[1]), 4),
         "embedded_by_semcache": [e.vector is not None for e in ours],
         "decision": "exact match only (no vector): the two never match by meaning",
@@ -306,6 +311,19 @@ def _markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+#: The intent sets' lines in the calibration plot: (field of a sweep row, what it is, width, alpha).
+_INTENT_LINES = (("precision", "precision", 2, None), ("hit_rate", "hit rate", 1, 0.6))
+#: The hard cases' lines: (field of a sweep row, what it is, colour).
+_PAIR_LINES = (
+    ("false_match_rate", "false matches", "tab:red"),
+    ("recall", "true paraphrases matched", "tab:green"),
+)
+
+
+def _line(axis: Any, rows: Sequence[Mapping[str, Any]], field: str, **style: Any) -> None:
+    axis.plot([r["threshold"] for r in rows], [r[field] for r in rows], **style)
+
+
 def plot_calibration(report: dict[str, Any], path: Path) -> None:
     """Validation sweeps: precision and hit rate on the intent sets (left), false and true matches on the
     hard cases (right), for the plain threshold and the contrast guard, with the shipped threshold marked."""
@@ -320,43 +338,27 @@ def plot_calibration(report: dict[str, Any], path: Path) -> None:
     styles = {"seed": ("threshold only", ":"), "default": ("contrast guard", "-")}
     for key, (label, line) in styles.items():
         for case, color in (("Banking77", "tab:blue"), ("CLINC150 (+oos)", "tab:red")):
-            rows = sweeps[key][case]
-            x = [r["threshold"] for r in rows]
-            left.plot(
-                x,
-                [r["precision"] for r in rows],
+            for field, what, width, alpha in _INTENT_LINES:
+                _line(
+                    left,
+                    sweeps[key][case],
+                    field,
+                    color=color,
+                    linestyle=line,
+                    linewidth=width,
+                    alpha=alpha,
+                    label=f"{case} {what}, {label}",
+                )
+        for field, what, color in _PAIR_LINES:
+            _line(
+                right,
+                sweeps[key]["hard cases"],
+                field,
                 color=color,
                 linestyle=line,
                 linewidth=2,
-                label=f"{case} precision, {label}",
+                label=f"{what}, {label}",
             )
-            left.plot(
-                x,
-                [r["hit_rate"] for r in rows],
-                color=color,
-                linestyle=line,
-                linewidth=1,
-                alpha=0.6,
-                label=f"{case} hit rate, {label}",
-            )
-        rows = sweeps[key]["hard cases"]
-        x = [r["threshold"] for r in rows]
-        right.plot(
-            x,
-            [r["false_match_rate"] for r in rows],
-            color="tab:red",
-            linestyle=line,
-            linewidth=2,
-            label=f"false matches, {label}",
-        )
-        right.plot(
-            x,
-            [r["recall"] for r in rows],
-            color="tab:green",
-            linestyle=line,
-            linewidth=2,
-            label=f"true paraphrases matched, {label}",
-        )
     for axis, title in ((left, "Banking77 / CLINC150 validation"), (right, "hard cases, dev split")):
         axis.axvline(chosen, color="black", linewidth=0.8, linestyle="-.", label=f"default {chosen:.2f}")
         axis.set_xlabel("similarity threshold")
@@ -371,70 +373,84 @@ def plot_calibration(report: dict[str, Any], path: Path) -> None:
     plt.close(figure)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="600 queries per set, nothing written")
-    parser.add_argument("--replot", action="store_true", help="redraw calibration.png from quality.json")
-    args = parser.parse_args()
-    if args.replot:
-        plot_calibration(json.loads((RESULTS / "quality.json").read_text()), RESULTS / "calibration.png")
-        return
-    limit = 600 if args.quick else None
-    defaults = SemCacheSettings(redis_url="redis://unused")
-    embedder = Embedder(defaults.embedding_model)
-    vectors = Vectors(embedder)
-    k = defaults.top_k
+# --- the run -------------------------------------------------------------------------------------------
+Case = IntentCase | PairCase
 
-    bank_fit, bank_held = _stratified_split(_banking("train"), 0.2, seed=0)
-    validation: dict[str, IntentCase | PairCase] = {
+
+def build_cases(
+    data: Path, vectors: Vectors, k: int, limit: int | None
+) -> tuple[dict[str, Case], dict[str, Case]]:
+    """The validation cases and the test cases, by set name (``limit``: queries per intent set)."""
+    bank_fit, bank_held = _stratified_split(_banking(data, "train"), 0.2, seed=0)
+    validation: dict[str, Case] = {
         "Banking77": _intent_case("Banking77", bank_fit, _limit(bank_held, limit), vectors, k),
         "CLINC150 (+oos)": _intent_case(
-            "CLINC150", _clinc("train"), _limit(_clinc("val", "oos_val"), limit), vectors, k
+            "CLINC150", _clinc(data, "train"), _limit(_clinc(data, "val", "oos_val"), limit), vectors, k
         ),
         "hard cases": _pair_case("hard dev", "dev", vectors),
     }
-    test: dict[str, IntentCase | PairCase] = {
+    test: dict[str, Case] = {
         "Banking77": _intent_case(
-            "Banking77", _banking("train"), _limit(_banking("test"), limit), vectors, k
+            "Banking77", _banking(data, "train"), _limit(_banking(data, "test"), limit), vectors, k
         ),
         "CLINC150 (+oos)": _intent_case(
-            "CLINC150", _clinc("train"), _limit(_clinc("test", "oos_test"), limit), vectors, k
+            "CLINC150", _clinc(data, "train"), _limit(_clinc(data, "test", "oos_test"), limit), vectors, k
         ),
         "hard cases": _pair_case("hard test", "test", vectors),
     }
+    return validation, test
 
-    seed = Verifier.threshold_only()
-    default = Verifier.from_settings(defaults)
-    vote = Verifier.from_settings(defaults.model_copy(update={"answer_vote": True}))
-    sweeps = {
-        name: {case: _sweep(v, c) for case, c in validation.items()}
-        for name, v in (("seed", seed), ("default", default), ("vote", vote))
+
+def verifiers(defaults: SemCacheSettings) -> dict[str, Verifier]:
+    """The seed's plain threshold, the default pipeline, and the default pipeline with the answer vote."""
+    return {
+        "seed": Verifier.threshold_only(),
+        "default": Verifier.from_settings(defaults),
+        "vote": Verifier.from_settings(defaults.model_copy(update={"answer_vote": True})),
     }
 
+
+def choose_profiles(
+    sweeps: dict[str, dict[str, list[Row]]], verifier: dict[str, Verifier], defaults: SemCacheSettings
+) -> tuple[list[Profile], list[str]]:
+    """The pipelines to report, each at its threshold chosen on validation data; how they were chosen."""
     chosen_default = choose_default_threshold(sweeps["default"]["hard cases"])
-    chosen_vote = choose_vote_threshold(
-        sweeps["vote"]["Banking77"], sweeps["vote"]["CLINC150 (+oos)"], sweeps["vote"]["hard cases"]
-    )
+    vote = sweeps["vote"]
+    chosen_vote = choose_vote_threshold(vote["Banking77"], vote["CLINC150 (+oos)"], vote["hard cases"])
     selection = [
         f"default pipeline (contrast guard): {_rule(choose_default_threshold)} "
         f"-> {chosen_default:.2f} (shipped default: {defaults.similarity_threshold:.2f})",
-        f"canonical answers (contrast guard + answer vote, top_k {k}): "
+        f"canonical answers (contrast guard + answer vote, top_k {defaults.top_k}): "
         f"{_rule(choose_vote_threshold)} -> "
         + (f"{chosen_vote:.2f}" if chosen_vote is not None else "no threshold qualifies"),
         "seed: fixed threshold 0.92, no verification.",
     ]
     profiles: list[Profile] = [
-        {"name": "seed: threshold 0.92", "verifier": seed, "threshold": SEED_THRESHOLD},
-        {"name": "default: contrast guard", "verifier": default, "threshold": defaults.similarity_threshold},
+        {"name": "seed: threshold 0.92", "verifier": verifier["seed"], "threshold": SEED_THRESHOLD},
+        {
+            "name": "default: contrast guard",
+            "verifier": verifier["default"],
+            "threshold": defaults.similarity_threshold,
+        },
     ]
     if chosen_vote is not None:
         profiles.append(
-            {"name": "canonical answers: guard + answer vote", "verifier": vote, "threshold": chosen_vote}
+            {
+                "name": "canonical answers: guard + answer vote",
+                "verifier": verifier["vote"],
+                "threshold": chosen_vote,
+            }
         )
+    return profiles, selection
 
+
+def tabulate(
+    profiles: list[Profile], splits: dict[str, dict[str, Case]]
+) -> tuple[dict[str, dict[str, dict[str, str]]], dict[str, dict[str, dict[str, Any]]]]:
+    """Every profile at its threshold on every set: the table's cells and the rows behind them."""
     table: dict[str, dict[str, dict[str, str]]] = {}
     rows_out: dict[str, dict[str, dict[str, Any]]] = {}
-    for split, cases in (("validation", validation), ("test", test)):
+    for split, cases in splits.items():
         table[split], rows_out[split] = {}, {}
         for profile in profiles:
             rows = {
@@ -443,39 +459,70 @@ def main() -> None:
             }
             table[split][profile["name"]] = {name: _cell(row) for name, row in rows.items()}
             rows_out[split][profile["name"]] = {name: asdict(row) for name, row in rows.items()}
+    return table, rows_out
 
-    hard_test = test["hard cases"]
-    assert isinstance(hard_test, PairCase)
+
+def measure(data: Path, limit: int | None) -> dict[str, Any]:
+    """Embed the sets, sweep the thresholds on validation, choose, and report on validation and test."""
+    defaults = SemCacheSettings(redis_url="redis://unused")
+    embedder = Embedder(defaults.embedding_model)
+    validation, test = build_cases(data, Vectors(embedder), defaults.top_k, limit)
+    verifier = verifiers(defaults)
+    sweeps = {name: {case: _sweep(v, c) for case, c in validation.items()} for name, v in verifier.items()}
+    profiles, selection = choose_profiles(sweeps, verifier, defaults)
+    table, rows = tabulate(profiles, {"validation": validation, "test": test})
+    hard_test, clinc_test = test["hard cases"], test["CLINC150 (+oos)"]
+    assert isinstance(hard_test, PairCase) and isinstance(clinc_test, IntentCase)
     categories = {p["name"]: _per_category(p["verifier"], hard_test, p["threshold"]) for p in profiles}
-    clinc_test = test["CLINC150 (+oos)"]
-    assert isinstance(clinc_test, IntentCase)
-    report = {
-        "command": "python benchmarks/quality.py" + (" --quick" if args.quick else ""),
+    return {
         "model": defaults.embedding_model,
-        "top_k": k,
+        "top_k": defaults.top_k,
         "embedding_runtime": embedder.runtime_in_use,
         "sets": {"validation": list(validation), "test": list(test)},
         "profiles": [{"name": p["name"], "threshold": p["threshold"]} for p in profiles],
         "table": table,
-        "rows": rows_out,
+        "rows": rows,
         "selection": selection,
         "hard_categories": categories,
         "hard_categories_names": sorted(next(iter(categories.values()))),
-        "decide_cost_us": _decide_cost_us(default, clinc_test, defaults.similarity_threshold),
+        "decide_cost_us": _decide_cost_us(verifier["default"], clinc_test, defaults.similarity_threshold),
         "long_prompt": _long_prompt_check(embedder),
         "validation_sweeps": {
             name: {case: [asdict(r) for r in rows] for case, rows in per.items()}
             for name, per in sweeps.items()
         },
     }
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog=f"python -m {MODULE}", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help=f"{QUICK_LIMIT} queries per set, nothing written"
+    )
+    parser.add_argument("--replot", action="store_true", help="redraw calibration.png from quality.json")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help="results file stem (default benchmarks/results/quality; calibration.png is written beside "
+        "it; with --quick, written only if given)",
+    )
+    add_data_dir_option(parser)
+    args = parser.parse_args(argv)
+    stem = args.output or RESULTS_DIR / "quality"
+    plot = stem.parent / "calibration.png"
+    if args.replot:
+        plot_calibration(json.loads(stem.with_name(f"{stem.name}.json").read_text()), plot)
+        return
+    data = resolve_data_dir(parser, args.data_dir)
+    report = {
+        "command": command_line(MODULE, argv),
+        **measure(data, QUICK_LIMIT if args.quick else None),
+    }
     markdown = _markdown(report)
     print(markdown)
-    if args.quick:
-        return
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "quality.json").write_text(json.dumps(report, indent=2))
-    (RESULTS / "quality.md").write_text(markdown)
-    plot_calibration(report, RESULTS / "calibration.png")
+    if args.output or not args.quick:
+        write_results(stem, report, markdown)
+        plot_calibration(report, plot)
 
 
 if __name__ == "__main__":

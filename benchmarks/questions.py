@@ -18,7 +18,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from litellm_semcache.cacheability import CacheabilityFilter
+from litellm_semcache.admission import PatternFilter
 from litellm_semcache.settings import SemCacheSettings
 
 COUNTRIES = """
@@ -142,18 +142,18 @@ class Pair:
     topic: str
 
 
-def _cacheable() -> CacheabilityFilter:
-    return CacheabilityFilter.from_settings(SemCacheSettings(redis_url="redis://unused"))
+def _never_cache() -> PatternFilter:
+    return PatternFilter.from_settings(SemCacheSettings(redis_url="redis://unused"))
 
 
 def paraphrase_candidates() -> list[Pair]:
     """Every (stored question, paraphrase) pair the templates make, in a fixed order."""
-    keep = _cacheable()
+    never = _never_cache()
     pairs = []
     for country, (topic, (stored, paraphrases)) in itertools.product(COUNTRIES, TOPICS.items()):
         for paraphrase in paraphrases:
             pair = Pair(stored.format(c=country), paraphrase.format(c=country), topic)
-            if keep.check([pair.stored, pair.paraphrase]).cacheable:
+            if never.match([pair.stored, pair.paraphrase]) is None:
                 pairs.append(pair)
     return pairs
 
@@ -167,7 +167,7 @@ class MissQuestions:
     def __init__(self, seed: int = 7) -> None:
         self._random = random.Random(seed)
         self._used_pairs: set[frozenset[str]] = set()
-        self._keep = _cacheable()
+        self._never = _never_cache()
 
     def __iter__(self) -> Iterator[str]:
         return self
@@ -179,7 +179,7 @@ class MissQuestions:
             if pairs & self._used_pairs:
                 continue
             text = self._random.choice(MISS_TEMPLATES).format(a=words[0], b=words[1], c=words[2])
-            if not self._keep.check([text]).cacheable:
+            if self._never.match([text]) is not None:
                 continue
             self._used_pairs |= pairs
             return text

@@ -10,8 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,27 +19,24 @@ from typing import Any
 import httpx
 import yaml
 
-from tests.services import (
-    REPO_ROOT,
+from harness.services import (
     CountingService,
     FakeUpstream,
     Proxy,
     RedisServer,
-    _wait,
-    free_port,
     model_list,
     start_fake_upstream,
     start_proxy,
     start_redis,
+    start_service,
 )
 
-BENCH_DIR = Path(__file__).resolve().parent
 CHAT_MODEL = "gpt-a"
 EMBEDDING_MODEL = "minilm"
 
 
 class EmbeddingServer(CountingService):
-    """``benchmarks/embedding_server.py`` as a subprocess."""
+    """``python -m benchmarks.embedding_server`` as a subprocess."""
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         response = httpx.post(
@@ -52,35 +47,9 @@ class EmbeddingServer(CountingService):
 
 
 def start_embedding_server(log_dir: Path, runtime: str = "torch") -> EmbeddingServer:
-    port = free_port()
-    log = log_dir / "embedding_server.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                str(BENCH_DIR / "embedding_server.py"),
-                "--port",
-                str(port),
-                "--runtime",
-                runtime,
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=str(REPO_ROOT),
-        )
-    server = EmbeddingServer(port, process, log)
-    try:
-        _wait(
-            lambda: httpx.get(f"{server.base_url}/_stats", timeout=1).status_code == 200,
-            120,
-            "embedding server",
-            process,
-            log,
-        )
-    except BaseException:
-        server.stop()
-        raise
-    return server
+    return start_service(
+        EmbeddingServer, "benchmarks.embedding_server", log_dir, "--runtime", runtime, timeout=120
+    )
 
 
 def _processes_naming(marker: str) -> list[int]:

@@ -26,6 +26,8 @@ from typing import Any
 
 from aiohttp import web
 
+from harness.serving import serve
+
 
 class Upstream:
     """Counters and the behaviour the next calls should have."""
@@ -250,7 +252,7 @@ async def control(request: web.Request) -> web.Response:
 
 
 def make_app() -> web.Application:
-    app = web.Application()
+    app = web.Application(client_max_size=64 * 1024 * 1024)  # hostile-client tests send megabytes
     app["upstream"] = Upstream()
     app.router.add_post("/v1/chat/completions", openai_chat)
     app.router.add_post("/chat/completions", openai_chat)
@@ -266,15 +268,7 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-
-    async def serve() -> None:
-        runner = web.AppRunner(make_app(), access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, args.host, args.port).start()
-        print(f"READY {args.port}", flush=True)
-        await asyncio.Event().wait()
-
-    asyncio.run(serve())
+    serve(make_app(), args.host, args.port)
 
 
 if __name__ == "__main__":

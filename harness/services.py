@@ -17,15 +17,15 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import redis
 import yaml
 
+from harness.paths import REPO_ROOT
 from litellm_semcache.ops.embedded_redis import redis_stack_binaries
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 MASTER_KEY = "sk-semcache-test-master"
 _BIN = Path(sys.executable).parent
 
@@ -154,6 +154,9 @@ class CountingService:
         _terminate(self.process)
 
 
+_Service = TypeVar("_Service", bound=CountingService)
+
+
 # --- fake upstream -------------------------------------------------------------------------------------
 class FakeUpstream(CountingService):
     @property
@@ -164,25 +167,38 @@ class FakeUpstream(CountingService):
         httpx.post(f"{self.base_url}/_control", json=behaviour, timeout=5).raise_for_status()
 
 
-def start_fake_upstream(log_dir: Path) -> FakeUpstream:
+def start_service(
+    kind: type[_Service], module: str, log_dir: Path, *args: str, timeout: float = 30
+) -> _Service:
+    """Run ``python -m <module> --port <free port> <args>`` from the repository root, logging to
+    ``<log_dir>/<module's last name>.log``, and wait until its ``/_stats`` answers."""
     port = free_port()
-    log = log_dir / "fake_upstream.log"
+    name = module.rsplit(".", 1)[-1]
+    log = log_dir / f"{name}.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "harness.fake_upstream", "--port", str(port)],
+            [sys.executable, "-m", module, "--port", str(port), *args],
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=str(REPO_ROOT),
         )
-    upstream = FakeUpstream(port, process, log)
-    _wait(
-        lambda: httpx.get(f"{upstream.base_url}/_stats", timeout=1).status_code == 200,
-        30,
-        "fake upstream",
-        process,
-        log,
-    )
-    return upstream
+    service = kind(port, process, log)
+    try:
+        _wait(
+            lambda: httpx.get(f"{service.base_url}/_stats", timeout=1).status_code == 200,
+            timeout,
+            name.replace("_", " "),
+            process,
+            log,
+        )
+    except BaseException:
+        service.stop()
+        raise
+    return service
+
+
+def start_fake_upstream(log_dir: Path) -> FakeUpstream:
+    return start_service(FakeUpstream, "harness.fake_upstream", log_dir)
 
 
 # --- the LiteLLM proxy ---------------------------------------------------------------------------------

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from .admission import Admission
+from .admission.envelope import EnvelopeStage
 from .embedding import Embedder, Embedding
-from .errors import BackendUnavailable, SemCacheError
+from .errors import SemCacheError
 from .formats import Format
 from .ops.failsafe import CircuitBreaker, WarningThrottle
 from .ops.metrics import Metrics, Pricer, tokens_only
@@ -103,6 +104,7 @@ class Pipeline:
             settings.embedding_model,
             max_batch_size=settings.max_batch_size,
             max_query_tokens=settings.max_query_tokens,
+            max_chars=settings.max_embedded_chars,
             runtime=settings.embedding_runtime,
         )
         self.entries = store or RedisStore(
@@ -114,6 +116,7 @@ class Pipeline:
             hnsw_ef_runtime=settings.hnsw_ef_runtime,
         )
         self.admission = Admission.from_settings(settings)
+        self.envelope = EnvelopeStage(settings.sampling_envelope)
         self.verifier = Verifier.from_settings(settings)
         self.breaker = CircuitBreaker()
         self.warnings = WarningThrottle(logger)
@@ -163,7 +166,11 @@ class Pipeline:
         except Exception as exc:  # never let the cache break a request
             self.breaker.failure()
             self.warnings.warn(
-                topic, "litellm-semcache: unexpected %s error, serving uncached: %r", topic, exc
+                # The type only: an exception's text may quote the request.
+                topic,
+                "litellm-semcache: unexpected %s error, serving uncached: %s",
+                topic,
+                type(exc).__name__,
             )
             return None
         self.breaker.success()
@@ -189,11 +196,16 @@ class Pipeline:
             self.metrics.saved_later(found.entry.response, model, request.provider if request else None)
         self.metrics.flush_in_background(self.entries.client)
 
-    async def _embed(self, text: str) -> Embedding:
+    async def _embed(self, text: str) -> Embedding | None:
+        """The text's embedding; None when it took too long (the embedder is busy: this request goes on
+        uncached, but a slow request is not a backend failure and never opens the breaker for others)."""
         try:
             return await asyncio.wait_for(self.embedder.embed(text), self.settings.embedding_timeout_seconds)
-        except asyncio.TimeoutError as exc:
-            raise BackendUnavailable("embedding timed out") from exc
+        except asyncio.TimeoutError:
+            self.warnings.warn(
+                "embedding_timeout", "litellm-semcache: an embedding timed out; served uncached"
+            )
+            return None
 
     async def _lookup(self, prepared: Prepared, laps: _Laps) -> Outcome:
         request, scope = prepared.request, prepared.scope
@@ -216,6 +228,8 @@ class Pipeline:
 
         embedding = await self._embed(request.query)
         laps.lap("embed")
+        if embedding is None:
+            return Outcome("miss", "embedding_timeout", timings=laps.laps)
         if embedding.vector is None:
             return Outcome("miss", "query_too_long_for_embedding", timings=laps.laps)
         candidates = await self.entries.nearest(
@@ -238,19 +252,30 @@ class Pipeline:
     async def store(self, prepared: Prepared, answer: Answer | Refusal) -> str | None:
         """Store a complete answer for a prepared request (a refusal is only counted); the entry id, or
         None when not stored."""
+        envelope = self.envelope.decide(prepared.request.parsed)
+        if not envelope.passed:
+            answer = Refusal(envelope.reason, envelope.detail)  # type: ignore[arg-type]
         if isinstance(answer, Refusal):
             logger.debug("litellm-semcache: not storing (%s)", answer.text)
             self.metrics.stored(False, answer.text)
             return None
-        ttl = prepared.request.controls.ttl_seconds or self.settings.ttl_seconds
-        entry_id = await self._guarded(self._store(prepared, answer, ttl), "store")
-        self.metrics.stored(entry_id is not None, "backend_unavailable")
+        # A client may ask for a shorter or longer life, never past the operator's maximum.
+        ttl = min(
+            prepared.request.controls.ttl_seconds or self.settings.ttl_seconds, self.settings.max_ttl_seconds
+        )
+        result = await self._guarded(self._store(prepared, answer, ttl), "store")
+        entry_id = result if isinstance(result, str) else None
+        self.metrics.stored(
+            entry_id is not None, result.text if isinstance(result, Refusal) else "backend_unavailable"
+        )
         self.metrics.flush_in_background(self.entries.client)
         return entry_id
 
-    async def _store(self, prepared: Prepared, answer: Answer, ttl: int) -> str:
+    async def _store(self, prepared: Prepared, answer: Answer, ttl: int) -> str | Refusal:
         request, scope = prepared.request, prepared.scope
         embedding = await self._embed(request.query)
+        if embedding is None:
+            return Refusal("embedding_timeout")
         entry = StoredEntry(
             id=exact_entry_id(scope, request.query),
             query=request.query[:MAX_STORED_QUERY_CHARS],  # for listing and search; the id hashes it all

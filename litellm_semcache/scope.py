@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 
 from .settings import SemCacheSettings
-from .text import normalize_text
+from .text import exact_text
 from .types import Identity, Request
 
 __all__ = ["Scope", "compute_scope", "exact_entry_id", "identity_hash", "tenant_of"]
@@ -48,9 +48,14 @@ def tenant_of(identity: Identity, settings: SemCacheSettings) -> str:
     key_tenant = identity_hash("key", identity.key) if identity.key else _ANONYMOUS
     if settings.isolation == "key":
         return key_tenant
+    team_tenant = identity_hash("team", identity.team) if identity.team else key_tenant
     if settings.isolation == "team":
-        return identity_hash("team", identity.team) if identity.team else key_tenant
-    return identity_hash("end_user", identity.end_user) if identity.end_user else key_tenant
+        return team_tenant
+    if not identity.end_user:
+        return key_tenant
+    # The end-user id is chosen by the client (the `user` field): alone it would let any key read the
+    # entries of "alice". The tenant is the end user *within* the key's team (or the key).
+    return identity_hash("end_user", f"{team_tenant}\x1f{identity.end_user}")
 
 
 def compute_scope(request: Request, settings: SemCacheSettings) -> Scope:
@@ -82,4 +87,4 @@ def compute_scope(request: Request, settings: SemCacheSettings) -> Scope:
 
 def exact_entry_id(scope: Scope, query: str) -> str:
     """Entry id of a query in a scope: an exact repeat finds its entry without embedding."""
-    return _digest("semcache-entry", scope.key, normalize_text(query))[:32]
+    return _digest("semcache-entry", scope.key, exact_text(query))[:32]

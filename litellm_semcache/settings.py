@@ -9,18 +9,29 @@ Inside the YAML block a value may be written ``os.environ/NAME`` as elsewhere in
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from .errors import ConfigError
 
 __all__ = [
+    "DEFAULT_FORBIDDEN_SAMPLING",
     "DEFAULT_NEVER_CACHE_PATTERNS",
     "DEFAULT_SCOPED_PARAMS",
+    "SamplingEnvelope",
     "SemCacheSettings",
     "YAML_BLOCK",
     "load_settings",
@@ -82,12 +93,39 @@ DEFAULT_SCOPED_PARAMS: tuple[str, ...] = (
     "web_search_options",
 )
 
+#: Sampling parameters a stored answer must not have been generated with (any non-neutral value).
+DEFAULT_FORBIDDEN_SAMPLING: tuple[str, ...] = (
+    "seed",
+    "top_k",
+    "presence_penalty",
+    "frequency_penalty",
+    "repetition_penalty",
+    "min_p",
+)
+
 _ENV_REFERENCE = "os.environ/"
+_EXPLICIT_ONLY: ContextVar[bool] = ContextVar("semcache_explicit_only", default=False)
 
 
 def _default_state_dir() -> Path:
     base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
     return Path(base) / "litellm-semcache"
+
+
+class SamplingEnvelope(BaseModel):
+    """The sampling under which an answer may be stored for others: a request outside it is still served
+    from the cache, but its own answer is never stored (a client must not shape what colleagues receive)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_temperature: float = Field(default=1.0, ge=0.0, description="Hotter answers are not stored.")
+    min_top_p: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="Answers sampled from a narrower nucleus are not stored."
+    )
+    forbidden: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_FORBIDDEN_SAMPLING),
+        description="Sampling parameters whose presence (with a non-neutral value) keeps the answer out.",
+    )
 
 
 class SemCacheSettings(BaseSettings):
@@ -182,6 +220,17 @@ class SemCacheSettings(BaseSettings):
 
     # --- what is stored, and for how long ------------------------------------------------------------
     ttl_seconds: int = Field(default=86400, gt=0, description="Lifetime of a stored answer, in seconds.")
+    max_ttl_seconds: int = Field(
+        default=604800,
+        gt=0,
+        description="Longest lifetime a request's `cache.ttl` may ask for; longer ones are cut to it.",
+    )
+    sampling_envelope: SamplingEnvelope = Field(
+        default_factory=SamplingEnvelope,
+        description="Answers generated outside it (hot temperature, narrow top_p, seed, top_k, penalties) "
+        "are served from the cache like any other request's but never stored. Client `mock_response` "
+        "answers are never stored.",
+    )
     never_cache_patterns: list[str] = Field(
         default_factory=lambda: list(DEFAULT_NEVER_CACHE_PATTERNS),
         description="Phrases (or regexes written `re:<pattern>`) that keep a request out of the cache. "
@@ -242,6 +291,27 @@ class SemCacheSettings(BaseSettings):
         description="User messages longer than this many word pieces are matched exactly, never by meaning. "
         "None: the embedding model's own limit (256 for all-MiniLM-L6-v2), past which it ignores the rest.",
     )
+    max_embedded_chars: int = Field(
+        default=4000,
+        ge=64,
+        description="User messages longer than this many characters are matched exactly, never by meaning, "
+        "without being tokenized (one huge prompt must not hold up other requests' embeddings).",
+    )
+    max_prompt_chars: int = Field(
+        default=200_000,
+        ge=1000,
+        description="Requests whose messages hold more characters than this are not cached at all.",
+    )
+    instruction_guard: bool = Field(
+        default=True,
+        description="A stored question with an extra instruction (a style, a language, a format, 'ignore "
+        "previous instructions') never answers one without it, and the reverse.",
+    )
+    payload_guard: bool = Field(
+        default=True,
+        description="Questions whose non-word payloads differ (numbers, operators, identifiers, code, "
+        "sequences, quoted text) never match by meaning.",
+    )
 
     @field_validator("never_cache_patterns", "extra_never_cache_patterns")
     @classmethod
@@ -259,14 +329,21 @@ class SemCacheSettings(BaseSettings):
         """
         if not overrides:
             return self
-        copy = self.model_copy(deep=True)
+        token = _EXPLICIT_ONLY.set(True)  # the environment was read once already; explicit values win now
         try:
-            for name, value in overrides.items():
-                # Field by field, so the environment is not read again: explicit overrides win over it.
-                self.__pydantic_validator__.validate_assignment(copy, name, value)
+            return type(self)(**{**self.model_dump(), **overrides})
         except ValidationError as exc:
             raise ConfigError(_describe(exc)) from exc
-        return copy
+        finally:
+            _EXPLICIT_ONLY.reset(token)
+
+    @model_validator(mode="after")
+    def _ttl_within_max(self) -> SemCacheSettings:
+        if self.ttl_seconds > self.max_ttl_seconds:
+            raise ValueError(
+                f"ttl_seconds ({self.ttl_seconds}) exceeds max_ttl_seconds ({self.max_ttl_seconds})"
+            )
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -278,7 +355,7 @@ class SemCacheSettings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The environment wins over the YAML block, so a deployment can override a shared config file.
-        return env_settings, init_settings
+        return (init_settings,) if _EXPLICIT_ONLY.get() else (env_settings, init_settings)
 
 
 def _resolve_env_references(block: dict[str, Any]) -> dict[str, Any]:

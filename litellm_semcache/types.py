@@ -53,6 +53,7 @@ SkipReason = Literal[
     "audio_output",
     "tools",
     "temperature_above_limit",
+    "prompt_too_long",
 ]
 """Why a request is not a question the cache can handle (its shape, not its meaning)."""
 
@@ -68,6 +69,7 @@ MissReason = Literal[
     "answer_too_long",
     "expired",
     "query_too_long_for_embedding",
+    "embedding_timeout",
 ]
 ErrorReason = Literal["backend_unavailable"]
 Reason = SkipReason | FilterReason | HitReason | MissReason | ErrorReason
@@ -81,6 +83,9 @@ RefusalReason = Literal[
     "finish_reason",
     "empty_answer",
     "backend_unavailable",
+    "outside_envelope",
+    "mock_response",
+    "embedding_timeout",
 ]
 """Why an answer is not stored."""
 
@@ -134,6 +139,10 @@ class Traits:
     temperature: float | None = None
     earlier_turns: int = 0
     """Messages before the last user message (system prompts not counted)."""
+    sampling: Mapping[str, float] = field(default_factory=dict)
+    """Sampling parameters the client set (temperature, top_p, seed, top_k, penalties), as numbers."""
+    mock_response: bool = False
+    """The client asked the gateway to answer with a text of its own choosing."""
 
 
 @dataclass(frozen=True)

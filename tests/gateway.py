@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import redis
+import yaml
 
 from harness.services import FakeUpstream, Proxy, start_proxy, write_proxy_config
 
@@ -33,6 +35,11 @@ class ProxyHarness:
                 raise AssertionError(f"expected {count} cache entries, found {len(self.entry_keys())}")
             time.sleep(0.05)
 
+    def assert_nothing_stored(self, settle_seconds: float = 1.0) -> None:
+        """Stores run after the response: give a store the time it would take, then check none landed."""
+        time.sleep(settle_seconds)
+        assert self.entry_keys() == [], "an answer was stored"
+
     def clear(self) -> None:
         keys = self.entry_keys()
         if keys:
@@ -43,8 +50,24 @@ class ProxyHarness:
         self.redis.close()
 
 
-def start_harness(work_dir: Path, upstream: FakeUpstream, redis_url: str, **semcache: Any) -> ProxyHarness:
+def start_harness(
+    work_dir: Path,
+    upstream: FakeUpstream,
+    redis_url: str,
+    *,
+    custom_auth: Path | None = None,
+    extra_models: list[dict[str, Any]] | None = None,
+    **semcache: Any,
+) -> ProxyHarness:
+    """A proxy on the fake upstream and a Redis; ``custom_auth``: a module whose ``user_api_key_auth``
+    maps bearer tokens to teams and keys (copied next to the config, where LiteLLM loads it from)."""
     index = semcache.setdefault("index_name", f"e2e{uuid.uuid4().hex[:8]}")
-    config = write_proxy_config(work_dir / "litellm_config.yaml", upstream, semcache)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    config = write_proxy_config(work_dir / "litellm_config.yaml", upstream, semcache, extra_models)
+    if custom_auth is not None:
+        shutil.copy(custom_auth, work_dir / custom_auth.name)
+        document = yaml.safe_load(config.read_text())
+        document["general_settings"] = {"custom_auth": f"{custom_auth.stem}.user_api_key_auth"}
+        config.write_text(yaml.safe_dump(document, sort_keys=False))
     proxy = start_proxy(work_dir, config, env={"REDIS_URL": redis_url})
     return ProxyHarness(proxy, redis_url, index)

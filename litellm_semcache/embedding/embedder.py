@@ -67,7 +67,7 @@ class _LoopBatcher:
             except Exception as exc:  # a broken model must fail the callers, not the batcher
                 for _, future in live:
                     if not future.done():
-                        future.set_exception(BackendUnavailable(f"embedding failed: {exc!r}"))
+                        future.set_exception(BackendUnavailable(f"embedding failed: {type(exc).__name__}"))
                 continue
             for (_, future), result in zip(live, results, strict=False):
                 if not future.done():
@@ -83,6 +83,7 @@ class Embedder:
         *,
         max_batch_size: int = 32,
         max_query_tokens: int | None = None,
+        max_chars: int = 4000,
         device: str | None = None,
         runtime: str = "auto",
         onnx_cache_dir: Path | None = None,
@@ -93,6 +94,7 @@ class Embedder:
         self._onnx: OnnxEncoder | None = None
         self.max_batch_size = max_batch_size
         self.max_query_tokens = max_query_tokens
+        self.max_chars = max_chars
         self.device = device or os.environ.get("SEMCACHE_DEVICE") or "cpu"
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="semcache-embed")
         self._model: SentenceTransformer | None = None
@@ -157,9 +159,12 @@ class Embedder:
         """Blocking encode of a batch; texts past the token limit get no vector."""
         model = self.load()
         limit = min(token_limit or self.max_query_tokens or self.input_window, self.input_window)
-        # Every whitespace-separated word is at least one word piece: a text with more words than the
-        # limit is too long without tokenizing it (a megabyte prompt must not stall the batch).
-        word_counts = [len(text.split(None, limit + 1)) for text in texts]
+        # A megabyte prompt must not stall the batch: past `max_chars` a text is too long without looking
+        # at it (text without spaces, such as CJK, has no words to count); below, every whitespace-separated
+        # word is at least one word piece, so more words than the limit is too long without tokenizing.
+        word_counts = [
+            limit + 1 if len(text) > self.max_chars else len(text.split(None, limit + 1)) for text in texts
+        ]
         short = [i for i, words in enumerate(word_counts) if words <= limit]
         token_counts = list(word_counts)
         if short:

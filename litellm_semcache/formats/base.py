@@ -26,6 +26,10 @@ class Format(Protocol):
     name: str
     """Registry name, e.g. ``chat``."""
 
+    def size(self, body: Mapping[str, Any]) -> int:
+        """Characters of the body's text, cheaply: large requests are prepared off the event loop."""
+        ...
+
     def parse(self, body: Mapping[str, Any], settings: SemCacheSettings) -> ParsedQuery | Skip:
         """The question and what must match exactly, or why the cache stays out. Never raises."""
         ...

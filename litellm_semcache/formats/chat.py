@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..settings import SemCacheSettings
-from ..text import canonical, normalize_text
+from ..text import canonical, exact_text
 from ..types import Answer, ParsedQuery, Refusal, Skip, Traits
 from .base import answer_id, as_mapping, json_text
 
@@ -24,6 +24,30 @@ _TEXT_PART_TYPES = frozenset({"text", "input_text"})
 _TURN_EXTRAS = ("name", "tool_calls", "function_call", "tool_call_id")
 _COMPLETE_FINISH_REASONS = frozenset({"stop", "end_turn", "stop_sequence", "eos"})
 _TOOL_FINISH_REASONS = frozenset({"tool_calls", "function_call", "tool_use"})
+_SAMPLING = (
+    "temperature",
+    "top_p",
+    "seed",
+    "top_k",
+    "presence_penalty",
+    "frequency_penalty",
+    "repetition_penalty",
+    "min_p",
+)
+
+
+def _size(messages: list[Any]) -> int:
+    """Characters of the messages' text, counted before anything else touches a possibly huge body."""
+    total = 0
+    for raw in messages:
+        content = raw.get("content") if isinstance(raw, Mapping) else None
+        if isinstance(content, str):
+            total += len(content)
+        elif isinstance(content, list):
+            total += sum(
+                len(p["text"]) for p in content if isinstance(p, Mapping) and isinstance(p.get("text"), str)
+            )
+    return total
 
 
 def _content_text(content: object) -> str | None:
@@ -50,10 +74,16 @@ def _positive_int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
-def _traits(body: Mapping[str, Any], earlier_turns: int) -> Traits:
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _traits(body: Mapping[str, Any], earlier_turns: int, settings: SemCacheSettings) -> Traits:
     modalities = body.get("modalities")
     n = body.get("n")
     temperature = body.get("temperature")
+    names = dict.fromkeys([*_SAMPLING, *settings.sampling_envelope.forbidden])
+    sampling = {name: _number(body.get(name)) for name in names}
     return Traits(
         choices=n if isinstance(n, int) and not isinstance(n, bool) else 1,
         logprobs=bool(body.get("logprobs") or body.get("top_logprobs")),
@@ -64,6 +94,8 @@ def _traits(body: Mapping[str, Any], earlier_turns: int) -> Traits:
         if isinstance(temperature, (int, float)) and not isinstance(temperature, bool)
         else None,
         earlier_turns=earlier_turns,
+        sampling={name: value for name, value in sampling.items() if value is not None},
+        mock_response=body.get("mock_response") is not None,
     )
 
 
@@ -79,11 +111,18 @@ class ChatFormat:
 
     name = "chat"
 
+    def size(self, body: Mapping[str, Any]) -> int:
+        """Characters of the messages' text."""
+        messages = body.get("messages")
+        return _size(messages) if isinstance(messages, list) else 0
+
     def parse(self, body: Mapping[str, Any], settings: SemCacheSettings) -> ParsedQuery | Skip:
         """Read a chat completions body. Never raises: anything unexpected is a :class:`Skip`."""
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
             return Skip("no_messages")
+        if _size(messages) > settings.max_prompt_chars:
+            return Skip("prompt_too_long")
         system: list[Any] = []
         turns: list[Any] = []
         user_texts: list[str] = []
@@ -96,11 +135,11 @@ class ChatFormat:
             if text is None:
                 return Skip("non_text_content")
             if role in _SYSTEM_ROLES:
-                system.append(normalize_text(text))
+                system.append(exact_text(text))
                 continue
             if role == "user":
                 user_texts.append(text)
-            turn = [role, normalize_text(text)]
+            turn = [role, exact_text(text)]
             for extra in _TURN_EXTRAS:
                 if message.get(extra):
                     turn.append([extra, canonical(message[extra])])
@@ -122,7 +161,7 @@ class ChatFormat:
             context=tuple(context),
             params=_scoped_params(body, settings),
             max_answer_tokens=max_tokens,
-            traits=_traits(body, len(earlier)),
+            traits=_traits(body, len(earlier), settings),
         )
 
     def read_answer(self, response: object, settings: SemCacheSettings) -> Answer | Refusal:

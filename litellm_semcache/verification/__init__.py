@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .contrast import ContrastGuard
+from .guards import InstructionGuard, PayloadGuard
 from .stages import AnswerLength, AnswerVote, Contrast, Threshold, Trial
 from .verifier import VERIFICATION_ORDER, Verdict, Verifier
 
@@ -12,6 +13,8 @@ __all__ = [
     "AnswerVote",
     "Contrast",
     "ContrastGuard",
+    "InstructionGuard",
+    "PayloadGuard",
     "Threshold",
     "Trial",
     "Verdict",

@@ -7,7 +7,10 @@ A hit needs more than one number over a threshold. The stages run in the order o
 2. **vote** (opt-in, ``answer_vote``): the answer must hold most of the nearby similarity mass;
 3. **contrast** (default on): a minimal edit that flips the answer (a number, a negation, a swapped
    direction, an antonym, my/your, a swapped name) is refused, see :mod:`.contrast`;
-4. **max_tokens**: a stored answer longer than the request allows is not served.
+4. **instruction** and **payload** (default on): different instructions (style, language, format, an
+   injected command) or different non-word payloads (numbers, operators, code, sequences) are different
+   questions, see :mod:`.guards`;
+5. **max_tokens**: a stored answer longer than the request allows is not served.
 
 The same :class:`Verifier` serves the live cache and ``litellm-semcache calibrate``, so a calibrated
 setting behaves the same in production. Defaults and their measurement: ``benchmarks/quality.py``.
@@ -23,12 +26,13 @@ from ..stages import Stage
 from ..store import Candidate
 from ..types import HitReason, MissReason
 from .contrast import ContrastGuard
+from .guards import InstructionGuard, PayloadGuard
 from .stages import AnswerLength, AnswerVote, Contrast, Threshold, Trial
 
 __all__ = ["VERIFICATION_ORDER", "Verdict", "Verifier"]
 
 #: The order verification stages run in (those the settings turn off are left out).
-VERIFICATION_ORDER = ("threshold", "vote", "contrast", "max_tokens")
+VERIFICATION_ORDER = ("threshold", "vote", "contrast", "instruction", "payload", "max_tokens")
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,10 @@ class Verifier:
             built["vote"] = AnswerVote(settings.vote_window, settings.vote_share)
         if settings.contrast_guard:
             built["contrast"] = Contrast(ContrastGuard())
+        if settings.instruction_guard:
+            built["instruction"] = InstructionGuard()
+        if settings.payload_guard:
+            built["payload"] = PayloadGuard()
         return cls(tuple(built[name] for name in VERIFICATION_ORDER if name in built))
 
     @classmethod

@@ -241,3 +241,65 @@ def test_the_embedded_redis_keeps_entries_across_a_proxy_restart(
         assert fake_upstream.calls == 1
     finally:
         second.stop()
+
+
+# --- health and what an unhealthy cache tells the outside -----------------------------------------------
+SECRET = "Bluebird: what is the launch code of that project?"
+
+
+def test_cache_ping_pings_and_a_failing_redis_leaks_neither_prompts_nor_addresses(
+    outage_proxy: ProxyHarness, own_redis: RedisServer
+) -> None:
+    base, key = outage_proxy.proxy.base_url, {"Authorization": f"Bearer {outage_proxy.proxy.master_key}"}
+    anonymous = httpx.get(f"{base}/cache/ping", timeout=10)  # LiteLLM's own auth applies
+    assert anonymous.status_code >= 400 and "healthy" not in anonymous.text
+    healthy = httpx.get(f"{base}/cache/ping", headers=key, timeout=10)
+    assert healthy.status_code == 200 and healthy.json()["status"] == "healthy"
+
+    # Redis refuses writes: the store fails, and its warning must not quote the question
+    own_redis.client().config_set("maxmemory", 1)
+    try:
+        assert outage_proxy.proxy.chat("gpt-a", SECRET).status == 200
+        time.sleep(1.5)
+    finally:
+        own_redis.client().config_set("maxmemory", 0)
+    log = outage_proxy.proxy.log.read_text(errors="replace")
+    assert "maxmemory" in log  # the failure was reported ...
+    assert "bluebird" not in log.lower()  # ... without the prompt
+
+    own_redis.process.send_signal(signal.SIGSTOP)  # alive but silent
+    try:
+        frozen = httpx.get(f"{base}/cache/ping", headers=key, timeout=30)
+        assert frozen.status_code == 503 and "unhealthy" in frozen.text
+        metrics = httpx.get(f"{base}/semcache/metrics", timeout=30)
+        assert metrics.status_code == 503
+        for leak in ("127.0.0.1", str(own_redis.port), "localhost"):
+            assert leak not in metrics.text and leak not in frozen.text
+    finally:
+        own_redis.process.send_signal(signal.SIGCONT)
+    deadline = time.monotonic() + 15
+    while httpx.get(f"{base}/cache/ping", headers=key, timeout=30).status_code != 200:
+        assert time.monotonic() < deadline, "the cache did not report healthy again"
+        time.sleep(0.5)
+
+
+def test_the_embedded_redis_is_restarted_when_it_dies(tmp_path: Path, fake_upstream: FakeUpstream) -> None:
+    fake_upstream.reset()
+    config = write_proxy_config(tmp_path / "litellm_config.yaml", fake_upstream)
+    proxy = start_proxy(tmp_path, config)
+    record = tmp_path / "state" / "litellm-semcache" / "redis.json"
+    try:
+        proxy.chat("gpt-a", "Who painted the Mona Lisa?")
+        assert eventually_hit(proxy.chat, "gpt-a", "Who is the painter of the Mona Lisa?").cache_hit
+        killed = json.loads(record.read_text())["pid"]
+        os.kill(killed, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while True:  # the supervisor brings it back on the same port; the proxy's breaker lets it in
+            proxy.chat("gpt-a", "Who wrote War and Peace?")
+            if proxy.chat("gpt-a", "Who is the author of War and Peace?").cache_hit:
+                break
+            assert time.monotonic() < deadline, "caching did not resume after the embedded Redis died"
+            time.sleep(1.0)
+        assert json.loads(record.read_text())["pid"] != killed
+    finally:
+        proxy.stop()

@@ -136,7 +136,7 @@ async def test_stats_count_outcomes_savings_and_similarities(
         **chat("What is the capital of France?"),
     )
     assert await backend.async_get_cache("k", **chat("What's the capital city of France?")) is not None
-    assert await backend.async_get_cache("k", **chat("what is the capital of france")) is not None
+    assert await backend.async_get_cache("k", **chat("  What is the capital of France? ")) is not None
     assert await backend.async_get_cache("k", **chat("How do volcanoes form?")) is None
     assert await backend.async_get_cache("k", **chat("What is my balance?")) is None
     await backend.metrics.flush(backend.store.client())

@@ -26,7 +26,7 @@ async def test_store_then_look_up_a_paraphrase(backend_factory: Any) -> None:
     similarity = paraphrase["metadata"]["semantic-similarity"]
     assert 0.92 <= similarity < 1.0
 
-    exact = chat("what is the capital of france")
+    exact = chat("  What is the capital of France?\n")  # the text as sent, up to outer whitespace
     assert answer_text(await backend.async_get_cache("k", **exact)) == "Paris."
     assert exact["metadata"]["semantic-similarity"] == 1.0
 
@@ -199,11 +199,17 @@ def with_identity(text: str, md: dict[str, Any]) -> dict[str, Any]:
         (
             "end_user",
             identity("team-a", "key-1", "u1"),
-            identity("team-b", "key-2", "u1"),
+            identity("team-a", "key-2", "u1"),
             identity("team-a", "key-1", "u2"),
         ),
+        (  # the end-user id is the client's word: "u1" through another team's key is someone else
+            "end_user",
+            identity("team-a", "key-1", "u1"),
+            identity("team-a", "key-1", "u1"),
+            identity("team-b", "key-2", "u1"),
+        ),
     ],
-    ids=["team", "team-without-team-falls-back-to-key", "key", "end_user"],
+    ids=["team", "team-without-team-falls-back-to-key", "key", "end_user", "end_user-of-another-team"],
 )
 async def test_tenant_isolation_from_proxy_metadata(
     backend_factory: Any,
@@ -263,8 +269,11 @@ async def test_an_oversized_prompt_is_matched_exactly_only_and_stored_trimmed(
     backend_factory: Any, redis_url: str, index_name: str
 ) -> None:
     backend = backend_factory()
-    huge = "Please summarise the following log. " + "line of a very long log output " * 30_000  # ~1 MB
+    huge = "Please summarise the following log. " + "line of a very long log output " * 5_000  # ~150 KB
     assert (await backend.lookup(chat(huge))).reason == "query_too_long_for_embedding"
+    too_big = huge * 2  # past max_prompt_chars (200,000): not cached at all
+    assert (await backend.lookup(chat(too_big))).reason == "prompt_too_long"
+    await backend.async_set_cache("k", completion("A summary."), **chat(too_big))
     await backend.async_set_cache("k", completion("A summary."), **chat(huge))
     assert answer_text(await backend.async_get_cache("k", **chat(huge))) == "A summary."  # exact repeat
     shorter = huge[: len(huge) // 2]

@@ -93,19 +93,43 @@ def test_scoped_parameters_and_temperature_policy() -> None:
     )
 
 
-def test_exact_entry_id_ignores_case_and_spacing_only() -> None:
-    config = SemCacheSettings()
-    kwargs = _req()
-    parsed = parse_request(kwargs, config)
+def test_exact_ids_follow_the_text_as_sent() -> None:
+    parsed = parse_request(_req(), SemCacheSettings())
     assert isinstance(parsed, Prepared)
     scope = parsed.scope
-    assert exact_entry_id(scope, "What is the capital of France?") == exact_entry_id(
-        scope, "what is the  capital of france"
-    )
-    assert exact_entry_id(scope, "What is the capital of France?") != exact_entry_id(
-        scope, "What is the capital of Spain?"
-    )
-    assert normalize_text("  Hello\tWORLD?! ") == "hello world"
+
+    def same(a: str, b: str) -> bool:
+        return exact_entry_id(scope, a) == exact_entry_id(scope, b)
+
+    # only changes that cannot alter the meaning: outer whitespace and canonical composition
+    assert same("What is the capital of France?", "  What is the capital of France?\n")
+    assert same("Qu'est-ce que le caf\u00e9 ?", "Qu'est-ce que le cafe\u0301 ?")
+    # case, punctuation, superscripts and inner whitespace can change the question: never one entry
+    for a, b in [
+        ("What is 5!", "What is 5"),
+        ("Compute 10!", "Compute 10"),
+        ("2\u00b3 + 1", "23 + 1"),
+        ("How much is 1 MB?", "How much is 1 Mb?"),
+        ("Is 5 MW a lot?", "Is 5 mW a lot?"),
+        ("x = true", "x = True"),
+        ("def f():\n    return 1", "def f():\n  return 1"),
+        ("What is the capital of France?", "What is the capital of Spain?"),
+    ]:
+        assert not same(a, b), (a, b)
+    assert normalize_text("  Hello\tWORLD?! ") == "hello world"  # answers only (the answer vote)
+
+
+def test_contexts_are_compared_as_sent() -> None:
+    def system(prompt: str) -> str:
+        return _scope(
+            {
+                "model": "m",
+                "messages": [{"role": "system", "content": prompt}, {"role": "user", "content": "q"}],
+            }
+        )
+
+    assert system('Reply as JSON with key "userName".') != system('Reply as JSON with key "username".')
+    assert system("Be brief.") == system("Be brief.  ")
 
 
 @pytest.mark.parametrize(
@@ -190,7 +214,11 @@ def _md(
         ("key", _md("t1", "k1"), _md("t1", "k2"), False),
         ("key", _md("t1", "k1"), _md("t2", "k1"), True),
         ("end_user", _md("t1", "k1", "alice"), _md("t1", "k1", "bob"), False),
-        ("end_user", _md("t1", "k1", "alice"), _md("t2", "k2", "alice"), True),
+        # the end-user id is client-chosen: "alice" of another team (or of a team-less key) is not alice
+        ("end_user", _md("t1", "k1", "alice"), _md("t2", "k2", "alice"), False),
+        ("end_user", _md("t1", "k1", "alice"), _md(None, "k2", "alice"), False),
+        ("end_user", _md(None, "k1", "alice"), _md(None, "k2", "alice"), False),
+        ("end_user", _md("t1", "k1", "alice"), _md("t1", "k2", "alice"), True),
         ("end_user", _md("t1", "k1", None), _md("t1", "k2", None), False),  # no end user: per key
         ("none", _md("t1", "k1", "alice"), _md("t2", "k2", "bob"), True),
     ],

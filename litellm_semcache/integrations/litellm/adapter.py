@@ -42,6 +42,7 @@ STATUS_KEY = "semcache"
 PREPARED_KEY = "semcache_prepared"
 
 _PREPARED_MAX = 10_000
+_INLINE_PREPARE_CHARS = 20_000
 _PREPARED_TTL_SECONDS = 600.0
 
 
@@ -135,6 +136,14 @@ class SemanticCacheBackend(BaseCache):
             metadata[PREPARED_KEY] = self._prepared.put(prepared)
         return prepared
 
+    async def aprepare(self, kwargs: Mapping[str, Any], call_type: str = "completion") -> Prepared | Outcome:
+        """:meth:`prepare`, in a worker thread when the request is large (the never-cache patterns on a
+        megabyte prompt take seconds: the event loop, and every other request, must not wait for them)."""
+        format_ = get_format(CALL_TYPE_FORMATS.get(call_type, "chat"))
+        if format_.size(kwargs) > _INLINE_PREPARE_CHARS:
+            return await asyncio.to_thread(self.prepare, kwargs, call_type)
+        return self.prepare(kwargs, call_type)
+
     def forget(self, kwargs: Mapping[str, Any]) -> None:
         """Drop a request's prepared form (after its store)."""
         metadata = kwargs.get("metadata")
@@ -153,7 +162,7 @@ class SemanticCacheBackend(BaseCache):
     async def lookup(self, kwargs: Mapping[str, Any]) -> Outcome:
         """Find a stored answer for a request, and count the outcome. Never raises."""
         started = time.perf_counter()
-        prepared = self.prepare(kwargs)
+        prepared = await self.aprepare(kwargs)
         prepare_ms = (time.perf_counter() - started) * 1000.0
         found = await self.pipeline.lookup(prepared)
         metadata = kwargs.get("metadata")
@@ -179,7 +188,7 @@ class SemanticCacheBackend(BaseCache):
     # --- store --------------------------------------------------------------------------------------------
     async def store_answer(self, value: Any, kwargs: Mapping[str, Any]) -> str | None:
         """Store a completed answer for a request; returns the entry id, or None when not stored."""
-        prepared = self.prepare(kwargs)
+        prepared = await self.aprepare(kwargs)
         self.forget(kwargs)
         if not isinstance(prepared, Prepared):
             return None

@@ -15,7 +15,7 @@ from litellm.integrations.custom_logger import CustomLogger
 from ...settings import SemCacheSettings
 from ...types import Outcome
 from .adapter import PREPARED_KEY, STATUS_KEY, SemanticCacheBackend
-from .controls import cache_controls, requested_threshold
+from .controls import cache_controls, validate_controls
 from .requests import SUPPORTED_CALL_TYPES
 
 __all__ = ["SemanticCachePlugin"]
@@ -35,21 +35,24 @@ class SemanticCachePlugin(CustomLogger):
         """Mark non-cacheable chat requests ``no-cache``/``no-store``; reject malformed cache controls.
 
         Raises:
-            fastapi.HTTPException: 400 when ``cache.similarity-threshold`` is not a number in [0, 1].
+            fastapi.HTTPException: 400 naming the control when one is malformed (``cache`` not an object,
+                a ``ttl`` that is not a number of seconds, a threshold outside [0, 1], ...).
         """
         if call_type not in SUPPORTED_CALL_TYPES:
             return data
-        controls = cache_controls(data)
+        if "cache" in data and data["cache"] is None:
+            del data["cache"]  # "no controls": LiteLLM itself would fail on None
         try:
-            requested_threshold(controls)
+            validate_controls(data)
         except ValueError as exc:
             from fastapi import HTTPException
 
             raise HTTPException(status_code=400, detail=str(exc)) from exc
+        controls = cache_controls(data)
         metadata = data.get("metadata")
         if isinstance(metadata, dict):
             metadata.pop(PREPARED_KEY, None)  # a token sent by the client never names another request
-        prepared = self.backend.prepare(data)
+        prepared = await self.backend.aprepare(data)
         if isinstance(prepared, Outcome):
             data["cache"] = {**controls, "no-cache": True, "no-store": True}
             self.backend.record(prepared, data)
