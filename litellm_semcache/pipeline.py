@@ -1,8 +1,8 @@
 """The request's path and the write path, with no LiteLLM in sight.
 
     prepare:  format.parse → admission (rules, patterns) → scope
-    lookup:   exact-id fast path → embed → vector search → verification → fetch
-    store:    embed (reusing the lookup's vector) → put, with a TTL
+    lookup:   exact-id fast path → embed → cacheability classifier → vector search → verification → fetch
+    store:    embed (reusing the lookup's vector) → cacheability classifier → put, with a TTL
 
 An integration (``integrations/litellm``) turns its framework's requests into a :class:`Prepared`
 request once, and hands it to :meth:`Pipeline.lookup` before the provider call and to
@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from .admission import Admission
+from .admission.classifier import ClassDecision, ClassifierStage, classifier_text
 from .admission.envelope import EnvelopeStage
 from .embedding import Embedder, Embedding
-from .errors import SemCacheError
+from .errors import ConfigError, SemCacheError
 from .formats import Format
 from .ops.failsafe import CircuitBreaker, WarningThrottle
 from .ops.metrics import Metrics, Pricer, tokens_only
@@ -30,7 +31,7 @@ from .scope import Scope, compute_scope, exact_entry_id
 from .settings import SemCacheSettings
 from .store import RedisStore, StoredEntry
 from .types import Answer, Controls, Identity, Outcome, Refusal, Request, Skip
-from .verification import Verifier
+from .verification.decision import Verification
 
 __all__ = ["MAX_STORED_QUERY_CHARS", "Pipeline", "Prepared", "prepare"]
 
@@ -48,6 +49,8 @@ class Prepared:
 
     request: Request
     scope: Scope
+    exempt: bool = False
+    """An ``always_cache_patterns`` entry let it past the cacheability classifier."""
 
 
 def prepare(
@@ -66,12 +69,13 @@ def prepare(
     if isinstance(parsed, Skip):
         logger.debug("litellm-semcache: skipped (%s)", parsed.reason)
         return Outcome("skipped", parsed.reason)
-    refused = (admission or Admission.from_settings(settings)).check(parsed)
+    admission = admission or Admission.from_settings(settings)
+    refused = admission.check(parsed)
     if refused is not None:
         logger.debug("litellm-semcache: not cacheable (%s)", refused.reason_text)
         return refused
     request = Request(parsed, identity or Identity(), controls or Controls(), model, provider)
-    return Prepared(request, compute_scope(request, settings))
+    return Prepared(request, compute_scope(request, settings), admission.exempt(parsed))
 
 
 class _Laps:
@@ -85,6 +89,16 @@ class _Laps:
         now = time.perf_counter()
         self.laps[name] = (now - self._last) * 1000.0
         self._last = now
+
+
+def _load_classifier(settings: SemCacheSettings) -> tuple[ClassifierStage | None, str | None]:
+    """The cacheability classifier, or why it is unavailable (then nothing is cached: fail closed)."""
+    try:
+        return ClassifierStage.from_settings(settings), None
+    except ConfigError as exc:
+        message = f"the cacheability classifier is unavailable ({exc}); nothing is cached"
+        logger.warning("litellm-semcache: %s", message)
+        return None, message
 
 
 class Pipeline:
@@ -116,11 +130,16 @@ class Pipeline:
             hnsw_ef_runtime=settings.hnsw_ef_runtime,
         )
         self.admission = Admission.from_settings(settings)
+        self.classifier, self.classifier_unavailable = _load_classifier(settings)
         self.envelope = EnvelopeStage(settings.sampling_envelope)
-        self.verifier = Verifier.from_settings(settings)
+        self.verification = Verification.from_settings(settings)
         self.breaker = CircuitBreaker()
         self.warnings = WarningThrottle(logger)
-        self.metrics = Metrics(self.entries.stats_key, pricer)
+        self.metrics = Metrics(self.entries.stats_key, pricer, self.entries.health_key)
+        if self.verification.unavailable is not None:
+            self.metrics.problem("verifier_unavailable", self.verification.unavailable)
+        if self.classifier_unavailable is not None:
+            self.metrics.problem("classifier_unavailable", self.classifier_unavailable)
 
     # --- prepare ----------------------------------------------------------------------------------------
     def prepare(
@@ -190,7 +209,7 @@ class Pipeline:
 
     def record(self, found: Outcome, request: Request | None = None) -> None:
         """Count an outcome (and what a hit saved) in the shared metrics."""
-        self.metrics.lookup(found.status, found.reason_text, found.similarity)
+        self.metrics.lookup(found.status, found.reason_text, found.similarity, found.score)
         if found.entry is not None:
             model = (request.model if request is not None else "") or found.entry.model
             self.metrics.saved_later(found.entry.response, model, request.provider if request else None)
@@ -210,19 +229,27 @@ class Pipeline:
     async def _lookup(self, prepared: Prepared, laps: _Laps) -> Outcome:
         request, scope = prepared.request, prepared.scope
         controls = request.controls
-        threshold = (
-            controls.threshold if controls.threshold is not None else self.settings.similarity_threshold
-        )
         oldest = controls.max_age_seconds
         min_created_at = self.entries.now() - oldest if oldest is not None else None
         limit = request.parsed.max_answer_tokens
 
+        if self.classifier_unavailable is not None:
+            return Outcome("filtered", "classifier_unavailable", timings=laps.laps)
+
+        def servable(entry: StoredEntry | None, since: float | None) -> bool:
+            return (
+                entry is not None
+                and (since is None or entry.created_at >= since)
+                and (limit is None or (entry.completion_tokens or 0) <= limit)
+            )
+
         entry = await self.entries.get(exact_entry_id(scope, request.query))
         laps.lap("exact_get")
+        # Without embedding only when admitted under today's classifier: the same text, the same decision.
         if (
             entry is not None
-            and (min_created_at is None or entry.created_at >= min_created_at)
-            and (limit is None or (entry.completion_tokens or 0) <= limit)
+            and entry.admission == self._fingerprint(prepared)
+            and servable(entry, min_created_at)
         ):
             return Outcome("hit", "exact", entry=entry, similarity=1.0, timings=laps.laps)
 
@@ -230,23 +257,52 @@ class Pipeline:
         laps.lap("embed")
         if embedding is None:
             return Outcome("miss", "embedding_timeout", timings=laps.laps)
+        decision = await self._classify(prepared, embedding)
+        laps.lap("classify")
+        if decision is None:
+            return Outcome("miss", "embedding_timeout", timings=laps.laps)
+        if not decision.admitted:
+            return Outcome(
+                "filtered", "class", decision.label, timings=laps.laps, class_probability=decision.probability
+            )
+        if decision.ttl_seconds is not None:  # live answers: only minutes-old ones
+            live_since = self.entries.now() - decision.ttl_seconds
+            min_created_at = live_since if min_created_at is None else max(min_created_at, live_since)
+        if entry is not None and servable(entry, min_created_at):  # admitted before, and admitted now
+            return Outcome("hit", "exact", entry=entry, similarity=1.0, timings=laps.laps)
+        if self.verification.unavailable is not None:
+            return Outcome("miss", "verifier_unavailable", timings=laps.laps)
         if embedding.vector is None:
             return Outcome("miss", "query_too_long_for_embedding", timings=laps.laps)
         candidates = await self.entries.nearest(
             embedding.vector, scope.key, self.settings.top_k, min_created_at=min_created_at
         )
         laps.lap("knn")
-        verdict = self.verifier.decide(request.query, candidates, threshold, max_answer_tokens=limit)
+        verdict = await self.verification.decide(
+            request.query, candidates, gate=controls.threshold, max_answer_tokens=limit
+        )
         laps.lap("verify")
         if verdict.hit is None:
             return Outcome(
-                "miss", verdict.reason, verdict.detail, similarity=verdict.similarity, timings=laps.laps
+                "miss",
+                verdict.reason,
+                verdict.detail,
+                similarity=verdict.similarity,
+                timings=laps.laps,
+                score=verdict.score,
             )
         entry = await self.entries.get(verdict.hit.id)
         laps.lap("fetch")
         if entry is None:
             return Outcome("miss", "expired", similarity=verdict.similarity, timings=laps.laps)
-        return Outcome("hit", "semantic", entry=entry, similarity=verdict.similarity, timings=laps.laps)
+        return Outcome(
+            "hit",
+            "semantic",
+            entry=entry,
+            similarity=verdict.similarity,
+            timings=laps.laps,
+            score=verdict.score,
+        )
 
     # --- store ------------------------------------------------------------------------------------------
     async def store(self, prepared: Prepared, answer: Answer | Refusal) -> str | None:
@@ -271,11 +327,39 @@ class Pipeline:
         self.metrics.flush_in_background(self.entries.client)
         return entry_id
 
+    def _fingerprint(self, prepared: Prepared) -> str:
+        """What an entry records of the admission that let it in."""
+        if prepared.exempt:
+            return "always_cache_patterns"
+        return self.classifier.fingerprint if self.classifier is not None else "no_classifier"
+
+    async def _classify(self, prepared: Prepared, embedding: Embedding) -> ClassDecision | None:
+        """The cacheability decision for a prepared request (None: the embedding it needed timed out)."""
+        query = prepared.request.query
+        if prepared.exempt or self.classifier is None:
+            return ClassDecision(True, "general" if prepared.exempt else "unclassified", 1.0)
+        vector = embedding.vector
+        if vector is None:  # too long to embed whole: the classifier reads its beginning
+            prefix = await self._embed(classifier_text(query))
+            vector = prefix.vector if prefix is not None else None
+            if vector is None:
+                return None if prefix is None else ClassDecision(False, "unreadable", 1.0)
+        return self.classifier.decide(query, vector)
+
     async def _store(self, prepared: Prepared, answer: Answer, ttl: int) -> str | Refusal:
         request, scope = prepared.request, prepared.scope
+        if self.classifier_unavailable is not None:
+            return Refusal("classifier_unavailable")
         embedding = await self._embed(request.query)
         if embedding is None:
             return Refusal("embedding_timeout")
+        decision = await self._classify(prepared, embedding)
+        if decision is None:
+            return Refusal("embedding_timeout")
+        if not decision.admitted:
+            return Refusal("class", decision.label)
+        if decision.ttl_seconds is not None:
+            ttl = min(ttl, decision.ttl_seconds)
         entry = StoredEntry(
             id=exact_entry_id(scope, request.query),
             query=request.query[:MAX_STORED_QUERY_CHARS],  # for listing and search; the id hashes it all
@@ -288,6 +372,7 @@ class Pipeline:
             scope=scope.key,
             created_at=self.entries.now(),
             completion_tokens=answer.completion_tokens,
+            admission=self._fingerprint(prepared),
         )
         await self.entries.put(entry, embedding.vector, ttl)
         return entry.id

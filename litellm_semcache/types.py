@@ -57,7 +57,7 @@ SkipReason = Literal[
 ]
 """Why a request is not a question the cache can handle (its shape, not its meaning)."""
 
-FilterReason = Literal["pattern"]
+FilterReason = Literal["pattern", "class", "classifier_unavailable"]
 """Why a well-formed question is kept out of the cache (its meaning)."""
 
 HitReason = Literal["exact", "semantic"]
@@ -70,6 +70,8 @@ MissReason = Literal[
     "expired",
     "query_too_long_for_embedding",
     "embedding_timeout",
+    "verifier",
+    "verifier_unavailable",
 ]
 ErrorReason = Literal["backend_unavailable"]
 Reason = SkipReason | FilterReason | HitReason | MissReason | ErrorReason
@@ -86,6 +88,8 @@ RefusalReason = Literal[
     "outside_envelope",
     "mock_response",
     "embedding_timeout",
+    "class",
+    "classifier_unavailable",
 ]
 """Why an answer is not stored."""
 
@@ -216,6 +220,10 @@ class Outcome:
     similarity: float = 0.0
     timings: Mapping[str, float] = field(default_factory=dict)
     """Milliseconds per step of the lookup (prepare, exact_get, embed, knn, verify, fetch)."""
+    score: float | None = None
+    """The learned verifier's probability for the candidate it judged."""
+    class_probability: float | None = None
+    """The cacheability classifier's probability for the class it decided on."""
 
     @property
     def reason_text(self) -> str:

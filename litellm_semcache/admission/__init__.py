@@ -1,7 +1,9 @@
 """Step 2 of the request path: may this question use the cache at all?
 
 Stages run in the order of :data:`ADMISSION_ORDER`: the shape rules (``skipped``), then the never-cache
-patterns (``filtered``). The first refusal decides, and nothing is looked up or stored.
+patterns (``filtered``). The first refusal decides, and nothing is looked up or stored. The cacheability
+classifier (:mod:`.classifier`) then decides by meaning once the query's embedding exists, before any
+vector search or store; ``always_cache_patterns`` let a question past it.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ class Admission:
     """The admission stages, in order."""
 
     stages: Sequence[AdmissionStage]
+    always: PatternFilter = PatternFilter(())
+    """``always_cache_patterns``: a question they match skips the cacheability classifier."""
 
     @classmethod
     def from_settings(cls, settings: SemCacheSettings) -> Admission:
@@ -53,7 +57,14 @@ class Admission:
             "rules": ShapeRules(settings),
             "patterns": PatternFilter.from_settings(settings),
         }
-        return cls(tuple(built[name] for name in ADMISSION_ORDER))
+        return cls(
+            tuple(built[name] for name in ADMISSION_ORDER),
+            PatternFilter(tuple(settings.always_cache_patterns)),
+        )
+
+    def exempt(self, parsed: ParsedQuery) -> bool:
+        """Whether an ``always_cache_patterns`` entry lets the question past the classifier."""
+        return self.always.match(parsed.user_texts) is not None
 
     def check(self, parsed: ParsedQuery) -> Outcome | None:
         """None when the question may use the cache, else the outcome that keeps it out."""

@@ -125,7 +125,7 @@ def _print_rows(rows: Sequence[Any], as_json: bool) -> None:
 # --- commands ---------------------------------------------------------------------------------------------
 async def _cmd_stats(args: argparse.Namespace, settings: SemCacheSettings) -> int:
     from ..ops.admin import stats
-    from ..ops.metrics import prometheus_text
+    from ..ops.prometheus import prometheus_text
 
     store = _store(settings)
     snapshot = await stats(store)
@@ -316,8 +316,10 @@ def build_parser() -> argparse.ArgumentParser:
     warm.add_argument("--ttl", type=int, help="seconds (default: ttl_seconds)")
 
     from .calibrate import add_calibrate_parser
+    from .classify import add_classify_parser
 
     add_calibrate_parser(commands)
+    add_classify_parser(commands)
     return parser
 
 
@@ -349,6 +351,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .calibrate import run_calibrate
 
             return run_calibrate(args, settings)
+        if args.command == "classify":
+            from .classify import run_classify
+
+            return run_classify(args, settings)
         return asyncio.run(_COMMANDS[args.command](args, settings))
     except SemCacheError as exc:
         print(f"litellm-semcache: {exc}", file=sys.stderr)

@@ -8,19 +8,18 @@ the model would silently ignore their tail, so they may only match exactly.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import threading
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import BackendUnavailable, ConfigError
+from ..errors import ConfigError
+from ..models.batching import MicroBatcher
 from ..models.resolve import default_onnx_cache_dir, resolve_model_path
 from .onnx_encoder import OnnxEncoder, load_onnx_encoder
 
@@ -41,37 +40,6 @@ class Embedding:
     vector: np.ndarray[Any, np.dtype[np.float32]] | None
     tokens: int
     """Word pieces of the text; past the limit, possibly only a lower bound (the words counted)."""
-
-
-class _LoopBatcher:
-    """Coalesces the embed calls of one event loop into batches for the worker thread."""
-
-    def __init__(self, embedder: Embedder, loop: asyncio.AbstractEventLoop) -> None:
-        self.embedder = embedder
-        self.loop = loop
-        self.queue: asyncio.Queue[tuple[str, asyncio.Future[Embedding]]] = asyncio.Queue()
-        self.task = loop.create_task(self._run())
-
-    async def _run(self) -> None:
-        while True:
-            batch = [await self.queue.get()]
-            while len(batch) < self.embedder.max_batch_size and not self.queue.empty():
-                batch.append(self.queue.get_nowait())
-            live = [(text, future) for text, future in batch if not future.done()]
-            if not live:
-                continue
-            try:
-                results = await self.loop.run_in_executor(
-                    self.embedder.executor, self.embedder.encode_batch, [text for text, _ in live]
-                )
-            except Exception as exc:  # a broken model must fail the callers, not the batcher
-                for _, future in live:
-                    if not future.done():
-                        future.set_exception(BackendUnavailable(f"embedding failed: {type(exc).__name__}"))
-                continue
-            for (_, future), result in zip(live, results, strict=False):
-                if not future.done():
-                    future.set_result(result)
 
 
 class Embedder:
@@ -96,10 +64,11 @@ class Embedder:
         self.max_query_tokens = max_query_tokens
         self.max_chars = max_chars
         self.device = device or os.environ.get("SEMCACHE_DEVICE") or "cpu"
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="semcache-embed")
+        self._batcher: MicroBatcher[str, Embedding] = MicroBatcher(
+            self.encode_batch, max_batch_size=max_batch_size, name="embedding"
+        )
         self._model: SentenceTransformer | None = None
         self._load_lock = threading.Lock()
-        self._batchers: dict[asyncio.AbstractEventLoop, _LoopBatcher] = {}
         self._recent: OrderedDict[str, Embedding] = OrderedDict()
         self._recent_lock = threading.Lock()
 
@@ -211,22 +180,10 @@ class Embedder:
         cached = self.recent(text)
         if cached is not None:
             return cached
-        loop = asyncio.get_running_loop()
-        batcher = self._batchers.get(loop)
-        if batcher is None or batcher.task.done():
-            batcher = self._batchers[loop] = _LoopBatcher(self, loop)
-            for stale in [lp for lp in self._batchers if lp.is_closed()]:
-                del self._batchers[stale]
-        future: asyncio.Future[Embedding] = loop.create_future()
-        batcher.queue.put_nowait((text, future))
-        embedding = await future
+        embedding = await self._batcher.submit(text)
         self._remember(text, embedding)
         return embedding
 
     def close(self) -> None:
-        """Stop the batchers and the worker thread."""
-        for batcher in self._batchers.values():
-            if not batcher.loop.is_closed():
-                batcher.loop.call_soon_threadsafe(batcher.task.cancel)
-        self._batchers.clear()
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        """Stop the batching and the worker thread."""
+        self._batcher.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,20 @@ from typing import Any
 
 from ..errors import ConfigError
 
-__all__ = ["OUT_OF_SCOPE", "IntentSet", "PairSet", "load_intent_split", "load_pairs"]
+__all__ = [
+    "HOLDOUT_SEED",
+    "OUT_OF_SCOPE",
+    "IntentSet",
+    "PairSet",
+    "holdout_pairs",
+    "holdout_split",
+    "load_intent_split",
+    "load_pairs",
+]
+
+#: The seed of the validation hold-outs: the learned verifier never trained on the held-out parts
+#: (``training/verifier`` uses the same split), so calibrating on them is fair.
+HOLDOUT_SEED = 20261130
 
 #: Labels of queries no cached entry should answer (CLINC150's out-of-scope set).
 OUT_OF_SCOPE = frozenset({"oos", ""})
@@ -94,3 +108,37 @@ def load_intent_split(spec: str) -> IntentSet:
     if not texts:
         raise ConfigError(f"no labelled texts in {spec}")
     return IntentSet(texts, labels)
+
+
+def holdout_split(items: IntentSet, every: int = 10, seed: int = HOLDOUT_SEED) -> tuple[IntentSet, IntentSet]:
+    """(fill, held out): one text in ``every`` of each intent held out (at least one), by a fixed seed."""
+    by_label: dict[str, list[int]] = {}
+    for i, label in enumerate(items.labels):
+        by_label.setdefault(label, []).append(i)
+    rng = random.Random(seed)
+    held: set[int] = set()
+    for label in sorted(by_label):
+        rows = by_label[label][:]
+        rng.shuffle(rows)
+        held.update(rows[: max(1, len(rows) // every)])
+
+    def pick(keep: bool) -> IntentSet:
+        chosen = [i for i in range(len(items.texts)) if (i in held) != keep]
+        return IntentSet([items.texts[i] for i in chosen], [items.labels[i] for i in chosen])
+
+    return pick(True), pick(False)
+
+
+def holdout_pairs(pairs: PairSet, every: int = 10, seed: int = HOLDOUT_SEED) -> tuple[PairSet, PairSet]:
+    """(rest, held out): one pair in ``every`` held out, by a fixed seed."""
+    order = list(range(len(pairs.same)))
+    random.Random(seed).shuffle(order)
+    held = set(order[: len(order) // every])
+
+    def pick(keep: bool) -> PairSet:
+        chosen = [i for i in range(len(pairs.same)) if (i in held) != keep]
+        return PairSet(
+            [pairs.a[i] for i in chosen], [pairs.b[i] for i in chosen], [pairs.same[i] for i in chosen]
+        )
+
+    return pick(True), pick(False)

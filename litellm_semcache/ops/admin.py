@@ -25,7 +25,7 @@ from ..pipeline import Pipeline, Prepared
 from ..store import Fields, RedisStore
 from ..store.codec import text
 from ..types import Controls, Identity
-from .metrics import Snapshot
+from .snapshot import Snapshot
 
 __all__ = [
     "EntryFilter",
@@ -183,9 +183,9 @@ async def flush(store: RedisStore, *, drop_index: bool = False) -> int:
 
 
 async def stats(store: RedisStore) -> Snapshot:
-    """The fleet-wide counters."""
+    """The fleet-wide counters, and the problems processes report now."""
     client = store.client()
-    return Snapshot.from_hash(await client.hgetall(store.stats_key))
+    return Snapshot.from_hash(await client.hgetall(store.stats_key), await client.hgetall(store.health_key))
 
 
 def read_qa_pairs(path: Path) -> Iterator[tuple[str, str]]:

@@ -10,23 +10,21 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import socket
 import threading
+import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
 
 import redis.asyncio as aioredis
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from redis.exceptions import RedisError
 
 __all__ = [
+    "SCORE_BUCKETS",
     "SIMILARITY_BUCKETS",
     "Metrics",
     "Pricer",
-    "Snapshot",
-    "prometheus_text",
     "tokens_only",
     "usage_tokens",
 ]
@@ -35,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 #: Upper bounds of the similarity histogram (hits and near misses).
 SIMILARITY_BUCKETS: tuple[float, ...] = (0.7, 0.75, 0.8, 0.85, 0.88, 0.9, 0.92, 0.94, 0.96, 0.98, 1.0)
+#: Upper bounds of the learned verifier's score histogram (hits and refusals).
+SCORE_BUCKETS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0)
 _NEAR_MISS_FLOOR = SIMILARITY_BUCKETS[0]
 _FLUSH_INTERVAL_SECONDS = 1.0
 _MAX_PENDING_SAVINGS = 10_000
@@ -58,9 +58,9 @@ def tokens_only(response_json: str, model: str, provider: str | None) -> tuple[i
     return sum(usage_tokens(response_json)), 0.0
 
 
-def _bucket(similarity: float) -> str:
-    for bound in SIMILARITY_BUCKETS:
-        if similarity <= bound + 1e-9:
+def _bucket(value: float, bounds: tuple[float, ...] = SIMILARITY_BUCKETS) -> str:
+    for bound in bounds:
+        if value <= bound + 1e-9:
             return f"{bound:.2f}"
     return "1.00"
 
@@ -68,9 +68,12 @@ def _bucket(similarity: float) -> str:
 class Metrics:
     """In-process counters flushed to a shared Redis hash."""
 
-    def __init__(self, stats_key: str, pricer: Pricer = tokens_only) -> None:
+    def __init__(self, stats_key: str, pricer: Pricer = tokens_only, health_key: str | None = None) -> None:
         self.stats_key = stats_key
+        self.health_key = health_key or f"{stats_key.rsplit(':', 1)[0]}:health"
         self.pricer = pricer
+        self._problems: dict[str, str] = {}
+        self._process = f"{socket.gethostname()}:{os.getpid()}"
         self._counts: Counter[str] = Counter()
         self._floats: defaultdict[str, float] = defaultdict(float)
         self._lock = threading.Lock()
@@ -78,8 +81,9 @@ class Metrics:
         self._pending_savings: list[tuple[str, str, str | None]] = []
 
     # --- recording (cheap, sync) ----------------------------------------------------------------------
-    def lookup(self, outcome: str, reason: str, similarity: float = 0.0) -> None:
-        """Count the outcome of one request: hit, miss, filtered, skipped or error."""
+    def lookup(self, outcome: str, reason: str, similarity: float = 0.0, score: float | None = None) -> None:
+        """Count the outcome of one request (hit, miss, filtered, skipped or error), with the similarity
+        and the learned verifier's score behind it."""
         with self._lock:
             self._counts[outcome] += 1
             self._counts[f"{outcome}:{reason}"] += 1
@@ -87,6 +91,15 @@ class Metrics:
             if kind == "hit" or (kind == "near_miss" and similarity >= _NEAR_MISS_FLOOR):
                 self._counts[f"similarity_{kind}:{_bucket(similarity)}"] += 1
                 self._floats[f"similarity_{kind}_sum"] += similarity
+            if kind is not None and score is not None:
+                self._counts[f"verifier_{kind}:{_bucket(score, SCORE_BUCKETS)}"] += 1
+                self._floats[f"verifier_{kind}_sum"] += score
+
+    def problem(self, name: str, message: str) -> None:
+        """Report a lasting problem of this process (e.g. the learned verifier did not load): the stats of
+        every replica show it while the process keeps reporting it."""
+        with self._lock:
+            self._problems[name] = message
 
     def saved_later(self, response_json: str, model: str, provider: str | None) -> None:
         """Note a hit's stored completion; its tokens and price are worked out at the next flush, off the
@@ -123,7 +136,7 @@ class Metrics:
     async def _flush_periodically(self, client_for_loop: Callable[[], aioredis.Redis]) -> None:
         while True:
             await asyncio.sleep(_FLUSH_INTERVAL_SECONDS)
-            if self._counts or self._floats or self._pending_savings:
+            if self._counts or self._floats or self._pending_savings or self._problems:
                 await self.flush(client_for_loop())
 
     async def flush(self, client: aioredis.Redis) -> None:
@@ -132,13 +145,17 @@ class Metrics:
         with self._lock:
             counts, floats = self._counts, self._floats
             self._counts, self._floats = Counter(), defaultdict(float)
+            problems = dict(self._problems)
         try:
-            if counts or floats:
+            if counts or floats or problems:
                 async with client.pipeline(transaction=False) as pipe:
                     for field, value in counts.items():
                         pipe.hincrby(self.stats_key, field, value)
                     for field, amount in floats.items():
                         pipe.hincrbyfloat(self.stats_key, field, amount)
+                    if problems:
+                        report = json.dumps({"at": time.time(), "problems": problems})
+                        pipe.hset(self.health_key, self._process, report)
                     await pipe.execute()
         except (RedisError, OSError) as exc:
             with self._lock:
@@ -146,125 +163,3 @@ class Metrics:
                 for field, amount in floats.items():
                     self._floats[field] += amount
             logger.debug("litellm-semcache: stats flush failed: %s", exc)
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """The fleet-wide counters as stored in Redis."""
-
-    raw: Mapping[str, float]
-
-    @classmethod
-    def from_hash(cls, values: Mapping[bytes | str, bytes | str]) -> Snapshot:
-        parsed: dict[str, float] = {}
-        for key, value in values.items():
-            name = key.decode() if isinstance(key, bytes) else key
-            text = value.decode() if isinstance(value, bytes) else value
-            parsed[name] = float(text)
-        return cls(parsed)
-
-    def count(self, name: str) -> int:
-        return int(self.raw.get(name, 0))
-
-    def by_prefix(self, prefix: str) -> dict[str, int]:
-        return {k[len(prefix) :]: int(v) for k, v in sorted(self.raw.items()) if k.startswith(prefix)}
-
-    def summary(self) -> dict[str, Any]:
-        """The `stats --json` object."""
-        hits, misses = self.count("hit"), self.count("miss")
-        lookups = hits + misses
-        return {
-            "hits": hits,
-            "hits_exact": self.count("hit:exact"),
-            "hits_semantic": self.count("hit:semantic"),
-            "misses": misses,
-            "filtered": self.count("filtered"),
-            "skipped": self.count("skipped"),
-            "errors": self.count("error"),
-            "hit_rate": round(hits / lookups, 4) if lookups else 0.0,
-            "stored": self.count("stored"),
-            "tokens_saved": self.count("tokens_saved"),
-            "cost_saved_usd": round(self.raw.get("cost_saved_usd", 0.0), 6),
-            "filtered_by_reason": self.by_prefix("filtered:"),
-            "skipped_by_reason": self.by_prefix("skipped:"),
-            "misses_by_reason": self.by_prefix("miss:"),
-            "not_stored_by_reason": self.by_prefix("not_stored:"),
-            "similarity_hits": self.by_prefix("similarity_hit:"),
-            "similarity_near_misses": self.by_prefix("similarity_near_miss:"),
-        }
-
-
-class _SnapshotCollector:
-    """Renders a snapshot as Prometheus metric families."""
-
-    def __init__(self, snapshot: Snapshot, index_name: str) -> None:
-        self.snapshot = snapshot
-        self.index_name = index_name
-
-    def collect(self) -> Iterator[Metric]:
-        summary = self.snapshot.summary()
-        index = self.index_name
-        requests = CounterMetricFamily(
-            "semcache_requests", "Chat requests by cache outcome.", labels=["index", "outcome"]
-        )
-        for outcome, key in (
-            ("hit", "hits"),
-            ("miss", "misses"),
-            ("filtered", "filtered"),
-            ("skipped", "skipped"),
-            ("error", "errors"),
-        ):
-            requests.add_metric([index, outcome], summary[key])
-        yield requests
-        hits = CounterMetricFamily(
-            "semcache_hits", "Hits by kind: exact repeat or by meaning.", labels=["index", "kind"]
-        )
-        hits.add_metric([index, "exact"], summary["hits_exact"])
-        hits.add_metric([index, "semantic"], summary["hits_semantic"])
-        yield hits
-        kept_out = CounterMetricFamily(
-            "semcache_not_cacheable", "Requests kept out of the cache, by reason.", labels=["index", "reason"]
-        )
-        for reason, count in {**summary["filtered_by_reason"], **summary["skipped_by_reason"]}.items():
-            kept_out.add_metric([index, reason], count)
-        yield kept_out
-        misses = CounterMetricFamily(
-            "semcache_misses_by_reason", "Misses by reason.", labels=["index", "reason"]
-        )
-        for reason, count in summary["misses_by_reason"].items():
-            misses.add_metric([index, reason], count)
-        yield misses
-        ratio = GaugeMetricFamily("semcache_hit_ratio", "hits / (hits + misses).", labels=["index"])
-        ratio.add_metric([index], summary["hit_rate"])
-        yield ratio
-        for name, key, help_text in (
-            ("semcache_stored", "stored", "Answers stored."),
-            ("semcache_tokens_saved", "tokens_saved", "Tokens not sent to providers thanks to hits."),
-            ("semcache_cost_saved_usd", "cost_saved_usd", "Provider cost avoided (LiteLLM price map)."),
-        ):
-            family = CounterMetricFamily(name, help_text, labels=["index"])
-            family.add_metric([index], summary[key])
-            yield family
-        for kind, key in (("hit", "similarity_hits"), ("near_miss", "similarity_near_misses")):
-            counts = summary[key]
-            cumulative, buckets = 0, []
-            for bound in SIMILARITY_BUCKETS:
-                cumulative += counts.get(f"{bound:.2f}", 0)
-                buckets.append((f"{bound:.2f}", cumulative))
-            buckets.append(("+Inf", cumulative))
-            histogram = HistogramMetricFamily(
-                f"semcache_similarity_{kind}",
-                f"Similarity of each {kind.replace('_', ' ')} to the nearest stored query.",
-                labels=["index"],
-            )
-            histogram.add_metric(
-                [index], buckets, sum_value=self.snapshot.raw.get(f"similarity_{kind}_sum", 0.0)
-            )
-            yield histogram
-
-
-def prometheus_text(snapshot: Snapshot, index_name: str) -> str:
-    """The counters in the Prometheus text exposition format."""
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(_SnapshotCollector(snapshot, index_name))
-    return generate_latest(registry).decode()

@@ -36,6 +36,7 @@ ENTRY_FIELDS: tuple[str, ...] = (
     Fields.TENANT,
     Fields.SCOPE,
     Fields.CREATED_AT,
+    Fields.ADMISSION,
 )
 #: What the vector search returns per candidate.
 CANDIDATE_FIELDS: tuple[str, ...] = (
@@ -64,6 +65,8 @@ class StoredEntry:
     scope: str
     created_at: float
     completion_tokens: int | None = None
+    admission: str = ""
+    """Fingerprint of the classifier and policy that admitted it ("" for entries stored before)."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,7 @@ def encode_entry(
         Fields.TENANT: entry.tenant,
         Fields.SCOPE: entry.scope,
         Fields.CREATED_AT: repr(entry.created_at),
+        Fields.ADMISSION: entry.admission,
     }
     if entry.completion_tokens is not None:
         mapping[Fields.COMPLETION_TOKENS] = str(entry.completion_tokens)
@@ -130,6 +134,7 @@ def decode_entry(entry_id: str, values: list[Any]) -> StoredEntry | None:
         scope=text(record[Fields.SCOPE]),
         created_at=float(text(record[Fields.CREATED_AT]) or 0.0),
         completion_tokens=optional_int(record[Fields.COMPLETION_TOKENS]),
+        admission=text(record[Fields.ADMISSION]),
     )
 
 

@@ -38,7 +38,7 @@ from .codec import (
     encode_entry,
     text,
 )
-from .schema import Fields, compare_schemas, entry_prefix, index_schema, stats_key
+from .schema import Fields, compare_schemas, entry_prefix, health_key, index_schema, stats_key
 
 __all__ = ["RedisStore", "describe", "redis_errors"]
 
@@ -127,6 +127,7 @@ class RedisStore:
         self.ef_runtime = hnsw_ef_runtime
         self.prefix = entry_prefix(index_name)
         self.stats_key = stats_key(index_name)
+        self.health_key = health_key(index_name)
         self._states: dict[asyncio.AbstractEventLoop, _LoopState] = {}
 
     # --- connections --------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ __all__ = [
     "Fields",
     "compare_schemas",
     "entry_prefix",
+    "health_key",
     "index_schema",
     "stats_key",
 ]
@@ -43,6 +44,9 @@ class Fields:
     """Hash of everything that must match exactly (TAG); the vector search filters on it."""
     CREATED_AT: Final = "created_at"
     """Unix time of the store (NUMERIC): `s-maxage` filters on it."""
+    ADMISSION: Final = "admission"
+    """Fingerprint of the cacheability classifier and policy that admitted the entry (not indexed): an
+    exact repeat is served without embedding only under the same one."""
     EMBEDDING: Final = "embedding"
     """The normalized query vector (VECTOR, HNSW, cosine). Absent on queries too long to embed."""
 
@@ -55,6 +59,11 @@ def entry_prefix(index_name: str) -> str:
 def stats_key(index_name: str) -> str:
     """Hash of the shared counters."""
     return f"{index_name}:stats"
+
+
+def health_key(index_name: str) -> str:
+    """Hash of the problems each process reports (one field per process)."""
+    return f"{index_name}:health"
 
 
 #: HNSW graph degree and build-time candidate list: fixed, they decide the index's shape and memory.

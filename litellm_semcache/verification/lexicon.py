@@ -191,7 +191,11 @@ SWAP_PREFIXES = [
 _SYNONYM_GROUPS = [
     "buy purchase",
     "big large huge",
-    "biggest largest",
+    "biggest largest greatest",
+    "high tall",
+    "higher taller",
+    "highest tallest loftiest",
+    "earth planet world globe",
     "small little tiny",
     "smallest tiniest",
     "fast quick quickly rapid",

@@ -18,18 +18,18 @@ setting behaves the same in production. Defaults and their measurement: ``benchm
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from ..settings import SemCacheSettings
-from ..stages import Stage
+from ..stages import Stage, StageResult
 from ..store import Candidate
 from ..types import HitReason, MissReason
 from .contrast import ContrastGuard
 from .guards import InstructionGuard, PayloadGuard
 from .stages import AnswerLength, AnswerVote, Contrast, Threshold, Trial
 
-__all__ = ["VERIFICATION_ORDER", "Verdict", "Verifier"]
+__all__ = ["VERIFICATION_ORDER", "Shortlist", "Verdict", "Verifier"]
 
 #: The order verification stages run in (those the settings turn off are left out).
 VERIFICATION_ORDER = ("threshold", "vote", "contrast", "instruction", "payload", "max_tokens")
@@ -42,15 +42,27 @@ class Verdict:
     hit: Candidate | None
     reason: HitReason | MissReason
     """``semantic`` on a hit; else ``no_candidates``, ``below_threshold``, ``ambiguous``, ``contrast``,
-    ``answer_too_long``."""
+    ``answer_too_long``, ``verifier``."""
     similarity: float
     """Similarity of the candidate served, or of the best candidate seen (0.0 when there was none)."""
     detail: str | None = None
+    score: float | None = None
+    """The learned verifier's probability for the candidate it judged (served or refused)."""
+
+
+@dataclass(frozen=True)
+class Shortlist:
+    """The candidates every rule stage let through (most similar first), and why the nearest one was
+    refused when it was."""
+
+    passed: tuple[Candidate, ...]
+    refusal: Verdict | None
+    best: float
 
 
 @dataclass(frozen=True)
 class Verifier:
-    """The verification stages, in order."""
+    """The rule stages, in order; a learned verifier's scores, when given, choose among what they pass."""
 
     stages: Sequence[Stage[Trial]] = (Threshold(), Contrast(), AnswerLength())
 
@@ -61,7 +73,7 @@ class Verifier:
         if settings.answer_vote:
             built["vote"] = AnswerVote(settings.vote_window, settings.vote_share)
         if settings.contrast_guard:
-            built["contrast"] = Contrast(ContrastGuard())
+            built["contrast"] = Contrast(ContrastGuard(checks=frozenset(settings.contrast_checks)))
         if settings.instruction_guard:
             built["instruction"] = InstructionGuard()
         if settings.payload_guard:
@@ -73,6 +85,56 @@ class Verifier:
         """A plain similarity threshold, every other stage off (the seed's recipe)."""
         return cls((Threshold(), AnswerLength()))
 
+    def _trial(self, trial: Trial) -> tuple[Trial, StageResult | None]:
+        for stage in self.stages:
+            result = stage.decide(trial)
+            if not result.passed:
+                return trial, result
+            if result.candidate is not None:
+                trial = replace(trial, pick=result.candidate)
+        return trial, None
+
+    def shortlist(
+        self,
+        query: str,
+        candidates: Sequence[Candidate],
+        threshold: float,
+        *,
+        max_answer_tokens: int | None = None,
+        top_n: int = 1,
+    ) -> Shortlist:
+        """The rule stages on each of the ``top_n`` most similar candidates."""
+        if not candidates:
+            return Shortlist((), Verdict(None, "no_candidates", 0.0), 0.0)
+        best = candidates[0].similarity
+        passed: dict[str, Candidate] = {}
+        refusal: Verdict | None = None
+        for candidate in candidates[:top_n]:
+            trial, refused = self._trial(Trial(query, candidates, candidate, threshold, max_answer_tokens))
+            if refused is None:
+                passed.setdefault(trial.pick.id, trial.pick)
+            elif refusal is None:
+                refusal = Verdict(None, refused.reason, best, refused.detail)  # type: ignore[arg-type]
+        return Shortlist(tuple(passed.values()), refusal, best)
+
+    @staticmethod
+    def choose(
+        shortlist: Shortlist, scores: Mapping[str, float] | None = None, score_threshold: float = 0.5
+    ) -> Verdict:
+        """The verdict: without scores, the nearest candidate the rules let through; with a learned
+        verifier's scores, the best-scored one, if its score reaches ``score_threshold``."""
+        if not shortlist.passed:
+            assert shortlist.refusal is not None
+            return shortlist.refusal
+        if scores is None:
+            pick = shortlist.passed[0]
+            return Verdict(pick, "semantic", pick.similarity)
+        pick = max(shortlist.passed, key=lambda c: (scores[c.id], c.similarity))
+        score = scores[pick.id]
+        if score < score_threshold:
+            return Verdict(None, "verifier", shortlist.best, score=score)
+        return Verdict(pick, "semantic", pick.similarity, score=score)
+
     def decide(
         self,
         query: str,
@@ -80,15 +142,13 @@ class Verifier:
         threshold: float,
         *,
         max_answer_tokens: int | None = None,
+        top_n: int = 1,
+        scores: Mapping[str, float] | None = None,
+        score_threshold: float = 0.5,
     ) -> Verdict:
-        """The verdict for a query given its nearest stored queries (most similar first)."""
-        if not candidates:
-            return Verdict(None, "no_candidates", 0.0)
-        trial = Trial(query, candidates, candidates[0], threshold, max_answer_tokens)
-        for stage in self.stages:
-            result = stage.decide(trial)
-            if not result.passed:
-                return Verdict(None, result.reason, trial.best, result.detail)  # type: ignore[arg-type]
-            if result.candidate is not None:
-                trial = Trial(query, candidates, result.candidate, threshold, max_answer_tokens)
-        return Verdict(trial.pick, "semantic", trial.pick.similarity)
+        """The verdict for a query given its nearest stored queries (most similar first) and, for the
+        learned verifier, the scores of the shortlisted ones (by candidate id)."""
+        shortlist = self.shortlist(
+            query, candidates, threshold, max_answer_tokens=max_answer_tokens, top_n=top_n
+        )
+        return self.choose(shortlist, scores, score_threshold)

@@ -41,15 +41,35 @@ def test_an_unrelated_question_misses(gateway: ProxyHarness, upstream: FakeUpstr
     assert "sourdough" in (other.text or "")
 
 
+@pytest.mark.parametrize(
+    ("question", "reason"),
+    [
+        ("What is the current exchange rate of the euro?", "pattern:current"),  # a never-cache phrase
+        ("how much money do i earn", "class:private"),  # no phrase: the classifier reads the meaning
+        ("is it going to rain in Paris tomorrow", "class:live"),
+        ("flip a coin for me", "class:random"),
+    ],
+)
 def test_a_non_cacheable_question_always_reaches_the_provider_and_is_never_stored(
-    gateway: ProxyHarness, upstream: FakeUpstream
+    gateway: ProxyHarness, upstream: FakeUpstream, question: str, reason: str
 ) -> None:
     for _ in range(2):
-        result = gateway.proxy.chat("gpt-a", "What is my account balance?")
+        result = gateway.proxy.chat("gpt-a", question)
         assert result.status == 200 and not result.cache_hit
+        assert result.headers["x-semcache-status"] == "filtered"
+        assert result.headers["x-semcache-reason"].startswith(reason.split(":")[0]), result.headers
     assert upstream.calls == 2
     time.sleep(0.5)  # a store would have landed by now
     assert gateway.entry_keys() == []
+
+
+def test_a_general_question_phrased_personally_is_cached(
+    gateway: ProxyHarness, upstream: FakeUpstream
+) -> None:
+    first = gateway.proxy.chat("gpt-a", "How do I close my account?")
+    gateway.wait_for_entries(1)
+    again = gateway.proxy.chat("claude-b", "How can I close my account?")
+    assert again.cache_hit and again.text == first.text and upstream.calls == 1
 
 
 def test_the_embedded_redis_is_started_when_no_redis_url_is_set(

@@ -10,6 +10,9 @@ import pytest
 
 from litellm_semcache.cli.main import main
 from litellm_semcache.evaluation import Row, recommend
+from litellm_semcache.settings import SemCacheSettings
+from litellm_semcache.verification.decision import Verification
+from litellm_semcache.verification.profile import CalibrationProfile
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 HARD_CASES = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "hard_cases.csv"
@@ -42,6 +45,8 @@ def test_calibrate_on_a_slice_of_banking77(
             "plot.png",
             "--json",
             "result.json",
+            "--write-profile",
+            "profile.json",
             "--quiet",
         ]
     )
@@ -52,9 +57,18 @@ def test_calibrate_on_a_slice_of_banking77(
     rows = result["profiles"]["threshold only"]
     assert [r["threshold"] for r in rows] == sorted(r["threshold"] for r in rows)
     assert rows[0]["hit_rate"] >= rows[-1]["hit_rate"]  # a stricter threshold never hits more
-    pick = result["recommended"]
-    assert pick["precision"] >= 0.9 and f"recommended: similarity_threshold {pick['threshold']:.2f}" in out
+    assert result["recommended"]["precision"] >= 0.9  # the best rules-only pipeline
+    assert "recommended: target_precision 0.9 (learned verifier: gate" in out
     assert (tmp_path / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # the written profile is what the proxy reads: its gates reach the target on these data
+    profile = CalibrationProfile.load(tmp_path / "profile.json")
+    gates = profile.gates(0.9)
+    name = str(DATA / "banking77_test_slice.csv")
+    assert gates.measured[f"{name}_precision"] >= 0.9
+    settings = SemCacheSettings(calibration_profile=tmp_path / "profile.json", target_precision=0.9)
+    verification = Verification.from_settings(settings)
+    assert verification.unavailable is None and verification.gates == gates
 
 
 def test_calibrate_on_labelled_pairs_reports_false_matches(

@@ -14,7 +14,9 @@ from litellm_semcache.settings import DEFAULT_NEVER_CACHE_PATTERNS, SemCacheSett
 def test_defaults() -> None:
     settings = SemCacheSettings()
     assert settings.redis_url is None
-    assert settings.similarity_threshold == 0.82  # with the contrast guard; see benchmarks/quality.py
+    # the operator's knob is a precision; the gates come from the calibration profile (benchmarks/quality.py)
+    assert settings.target_precision == 0.98 and settings.learned_verifier
+    assert settings.similarity_threshold is None and settings.verifier_threshold is None
     assert settings.contrast_guard and not settings.answer_vote and settings.top_k == 10
     assert settings.ttl_seconds == 86400
     assert settings.scope == "global"
@@ -26,6 +28,8 @@ def test_defaults() -> None:
 def test_threshold_outside_0_1_is_refused_with_the_field_named(threshold: float) -> None:
     with pytest.raises(ConfigError, match="similarity_threshold"):
         load_settings(similarity_threshold=threshold)
+    with pytest.raises(ConfigError, match="verifier_threshold"):
+        load_settings(verifier_threshold=threshold)
 
 
 @pytest.mark.parametrize(

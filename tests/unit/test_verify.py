@@ -114,6 +114,9 @@ def test_the_guard_refuses_minimal_edits_that_change_the_answer(asked: str, stor
         ("Where can I buy a used car?", "Where can I purchase a second-hand vehicle?"),
         ("What is the boiling point of water at sea level?", "At sea level, what's water's boiling point?"),
         ("recieve money from abroad", "receive money from abroad"),
+        # once refused as an antonym and a swapped name
+        ("Name the highest mountain in the world.", "What is the tallest mountain in the world?"),
+        ("Which is the biggest ocean on the planet?", "What is the largest ocean on Earth?"),
     ],
 )
 def test_the_guard_lets_true_paraphrases_through(asked: str, stored: str) -> None:

@@ -51,6 +51,10 @@ def status_of(found: Outcome) -> dict[str, Any]:
     status: dict[str, Any] = {"status": found.status, "reason": found.reason_text}
     if found.entry is not None:
         status["entry_id"] = found.entry.id
+    if found.score is not None:
+        status["verifier_score"] = round(found.score, 4)
+    if found.class_probability is not None:
+        status["class_probability"] = round(found.class_probability, 4)
     return status
 
 

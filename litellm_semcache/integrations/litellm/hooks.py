@@ -66,8 +66,10 @@ class SemanticCachePlugin(CustomLogger):
         request_headers: dict[str, str] | None = None,
         litellm_call_info: dict[str, Any] | None = None,
     ) -> dict[str, str] | None:
-        """``x-semcache-status`` (hit, miss, filtered, skipped, error), ``-reason`` and, on a hit,
-        ``-entry-id`` (what `litellm-semcache delete` takes to remove a wrong answer)."""
+        """``x-semcache-status`` (hit, miss, filtered, skipped, error), ``-reason``, on a hit
+        ``-entry-id`` (what `litellm-semcache delete` takes to remove a wrong answer), and the learned
+        verifier's ``-verifier-score`` whenever it judged a candidate, the cacheability classifier's
+        ``-class-probability`` when it kept the question out."""
         metadata = data.get("metadata") if isinstance(data, dict) else None
         status = metadata.get(STATUS_KEY) if isinstance(metadata, dict) else None
         if not isinstance(status, dict):
@@ -78,4 +80,8 @@ class SemanticCachePlugin(CustomLogger):
         }
         if status.get("entry_id"):
             headers["x-semcache-entry-id"] = str(status["entry_id"])
+        if status.get("verifier_score") is not None:
+            headers["x-semcache-verifier-score"] = f"{status['verifier_score']:.4f}"
+        if status.get("class_probability") is not None:
+            headers["x-semcache-class-probability"] = f"{status['class_probability']:.4f}"
         return headers

@@ -110,10 +110,11 @@ def install(
         supported_call_types=SUPPORTED_CALL_TYPES,  # type: ignore[arg-type]
     )
     mount_routes(backend)
+    verification = backend.pipeline.verification
     logger.info(
-        "litellm-semcache: installed (index %s, threshold %.2f, scope %s, isolation %s)",
+        "litellm-semcache: installed (index %s, %s, scope %s, isolation %s)",
         settings.index_name,
-        settings.similarity_threshold,
+        verification.describe(),
         settings.scope,
         settings.isolation,
     )

@@ -14,7 +14,7 @@ from redis.exceptions import RedisError
 
 from ...errors import SemCacheError
 from ...ops.admin import stats as admin_stats
-from ...ops.metrics import prometheus_text
+from ...ops.prometheus import prometheus_text
 from ...store.redis_store import describe
 from .adapter import SemanticCacheBackend
 

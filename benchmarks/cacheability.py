@@ -1,0 +1,224 @@
+"""What the cacheability filter keeps out, per class: the shipped default beside the old phrase filters.
+
+Sets (labels written down in the repository, never tuned on the evaluation sets):
+
+* dev and test: the hand-written questions of ``training/cacheability/data/written*.csv`` (class per row;
+  the test rows were written before any model output was seen);
+* CLINC150 test: real assistant queries, labelled per intent in
+  ``training/cacheability/eval_labels/clinc150_intent_classes.csv``; ``other`` (greetings, yes/no,
+  "repeat") is reported apart;
+* Banking77 test: support questions, all ``general`` (``eval_labels/banking77_intent_classes.csv``).
+
+Filters: the shipped default (phrases + the classifier, exactly as the proxy decides: ``classify``), the
+phrase list the previous release shipped, and the seed's seven phrases. On the dev rows it also measures,
+for each never-cache phrase of the previous release, what it adds to the classifier: the default keeps a
+phrase only where it keeps out more questions that must stay out than general ones.
+
+    python -m benchmarks.cacheability           # writes benchmarks/results/cacheability.{json,md}
+    python -m benchmarks.cacheability --quick   # 300 rows per set, nothing written
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from benchmarks.common import (
+    RESULTS_DIR,
+    add_data_dir_option,
+    command_line,
+    log,
+    resolve_data_dir,
+    write_results,
+)
+from harness.paths import REPO_ROOT
+from litellm_semcache.admission import PatternFilter
+from litellm_semcache.cli.classify import classify
+from litellm_semcache.embedding import Embedder
+from litellm_semcache.settings import SemCacheSettings
+
+MODULE = "benchmarks.cacheability"
+LABELS = REPO_ROOT / "training" / "cacheability"
+CLASSES = ("general", "private", "live", "random", "other")
+QUICK_LIMIT = 300
+#: The seed's never-cache phrases.
+SEED_PHRASES = ("my account", "my order", "my balance", "today", "right now", "current", "this week")
+#: The phrase list the previous release shipped (the seed's seven and 25 more).
+PREVIOUS_PHRASES = (
+    *("my account", "my order", "my orders", "my balance", "my bill", "my invoice", "my payment"),
+    *("my payments", "my transaction", "my transactions", "my subscription", "my booking"),
+    *("my reservation", "my delivery", "my package", "my statement", "today", "tonight", "tomorrow"),
+    *("yesterday", "right now", "current", "currently", "this week", "this month", "this year"),
+    *("at the moment", "as of now", "latest", "what time is it"),
+)
+
+Rows = list[tuple[str, str]]
+
+
+def _read(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def written(split: str) -> Rows:
+    rows = []
+    for name in ("written.csv", "written_v2.csv"):
+        path = LABELS / "data" / name
+        if path.exists():
+            rows += [(r["text"], r["class"]) for r in _read(path) if r["split"] == split]
+    return rows
+
+
+def clinc_test(data: Path) -> Rows:
+    labels = {r["intent"]: r["class"] for r in _read(LABELS / "eval_labels" / "clinc150_intent_classes.csv")}
+    document = json.loads((data / "clinc150" / "data_full.json").read_text(encoding="utf-8"))
+    return [(text, labels[intent]) for text, intent in document["test"]]
+
+
+def banking_test(data: Path) -> Rows:
+    labels = {r["intent"]: r["class"] for r in _read(LABELS / "eval_labels" / "banking77_intent_classes.csv")}
+    return [(r["text"], labels[r["category"]]) for r in _read(data / "banking77" / "test.csv")]
+
+
+def _limit(rows: Rows, n: int | None) -> Rows:
+    return rows if n is None or n >= len(rows) else random.Random(1).sample(rows, n)
+
+
+def kept_out(rows: Rows, cached: Sequence[bool]) -> dict[str, dict[str, Any]]:
+    """Per class: how many, and the share kept out."""
+    totals: Counter[str] = Counter(label for _, label in rows)
+    out: Counter[str] = Counter(label for (_, label), c in zip(rows, cached, strict=True) if not c)
+    return {c: {"n": totals[c], "kept_out": round(out[c] / totals[c], 4)} for c in CLASSES if totals[c]}
+
+
+def filters(embedder: Embedder) -> dict[str, Any]:
+    """name -> a function from texts to cached/kept-out decisions."""
+    default = SemCacheSettings(redis_url="redis://unused")
+
+    def shipped(texts: list[str]) -> list[bool]:
+        return [v.cacheable for v in classify(texts, default, embedder)]
+
+    def phrases(patterns: Sequence[str]) -> Any:
+        stage = PatternFilter(tuple(patterns))
+        return lambda texts: [stage.match([t]) is None for t in texts]
+
+    return {
+        "shipped default (classifier + phrases)": shipped,
+        "previous release: phrase list": phrases(PREVIOUS_PHRASES),
+        "seed: seven phrases": phrases(SEED_PHRASES),
+    }
+
+
+def phrase_value(rows: Rows, embedder: Embedder) -> list[dict[str, Any]]:
+    """For each previous phrase: the dev questions the classifier alone lets in that the phrase keeps out,
+    split into those that must stay out and general ones."""
+    alone = SemCacheSettings(
+        redis_url="redis://unused", never_cache_patterns=[], extra_never_cache_patterns=[]
+    )
+    let_in = [
+        (t, c)
+        for (t, c), v in zip(rows, classify([t for t, _ in rows], alone, embedder), strict=True)
+        if v.cacheable
+    ]
+    report = []
+    for phrase in PREVIOUS_PHRASES:
+        stage = PatternFilter((phrase,))
+        caught = [c for t, c in let_in if stage.match([t]) is not None]
+        good = sum(c in ("private", "live", "random") for c in caught)
+        bad = sum(c == "general" for c in caught)
+        report.append({"phrase": phrase, "must_stay_out": good, "general": bad, "keep": good > bad})
+    return report
+
+
+def measure(data: Path, limit: int | None) -> dict[str, Any]:
+    embedder = Embedder(SemCacheSettings().embedding_model)
+    sets = {
+        "dev (written)": _limit(written("dev"), limit),
+        "test (written)": _limit(written("test"), limit),
+        "CLINC150 test": _limit(clinc_test(data), limit),
+        "Banking77 test": _limit(banking_test(data), limit),
+    }
+    results: dict[str, dict[str, Any]] = {}
+    errors: dict[str, list[str]] = {}
+    for name, decide in filters(embedder).items():
+        log(f"filter: {name}")
+        results[name] = {}
+        for set_name, rows in sets.items():
+            cached = decide([t for t, _ in rows])
+            results[name][set_name] = kept_out(rows, cached)
+            if name.startswith("shipped") and set_name.endswith("test"):
+                errors[set_name] = [
+                    f"{label}: {text}"
+                    for (text, label), c in zip(rows, cached, strict=True)
+                    if (label == "general" and not c) or (label in ("private", "live", "random") and c)
+                ][:12]
+    return {
+        "sets": {k: len(v) for k, v in sets.items()},
+        "results": results,
+        "errors": errors,
+        "phrases": phrase_value(sets["dev (written)"], embedder),
+    }
+
+
+def markdown(report: dict[str, Any]) -> str:
+    lines = [f"Command: `{report['command']}`", "", "Share kept out per class (n in parentheses).", ""]
+    for set_name, size in report["sets"].items():
+        lines += [
+            f"### {set_name} ({size} questions)",
+            "",
+            "| filter | " + " | ".join(CLASSES) + " |",
+            "|---|" + "---:|" * len(CLASSES),
+        ]
+        for name, per_set in report["results"].items():
+            cells = [
+                f"{per_set[set_name][c]['kept_out']:.1%} ({per_set[set_name][c]['n']})"
+                if c in per_set[set_name]
+                else "-"
+                for c in CLASSES
+            ]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append("")
+    lines += [
+        "### What each previous never-cache phrase adds to the classifier (dev)",
+        "",
+        "| phrase | keeps out (must stay out) | keeps out (general) | kept in the default |",
+        "|---|---:|---:|---|",
+    ]
+    for row in report["phrases"]:
+        kept = "yes" if row["keep"] else "no"
+        lines.append(f"| {row['phrase']} | {row['must_stay_out']} | {row['general']} | {kept} |")
+    lines += ["", "### The shipped default's errors (first 12 per test set)", ""]
+    for set_name, errors in report["errors"].items():
+        lines += [f"- {set_name}: " + ("; ".join(errors) if errors else "none")]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog=f"python -m {MODULE}", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help=f"{QUICK_LIMIT} questions per set, nothing written"
+    )
+    parser.add_argument(
+        "--output", type=Path, help="results file stem (default benchmarks/results/cacheability)"
+    )
+    add_data_dir_option(parser)
+    args = parser.parse_args(argv)
+    data = resolve_data_dir(parser, args.data_dir)
+    report = {"command": command_line(MODULE, argv), **measure(data, QUICK_LIMIT if args.quick else None)}
+    text = markdown(report)
+    print(text)
+    if args.output or not args.quick:
+        write_results(args.output or RESULTS_DIR / "cacheability", report, text)
+
+
+if __name__ == "__main__":
+    main()

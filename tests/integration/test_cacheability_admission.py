@@ -1,0 +1,42 @@
+"""The cacheability classifier on the request path: before any lookup or store, and never bypassed by
+the exact-repeat fast path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.builders import chat, completion
+
+LIVE = "is it going to rain in Paris tomorrow"
+
+
+async def test_kept_out_questions_are_neither_looked_up_nor_stored(backend_factory: Any) -> None:
+    backend = backend_factory()
+    await backend.async_set_cache("k", completion("It will rain."), **chat(LIVE))
+    found = await backend.lookup(chat(LIVE))
+    assert (found.status, found.reason_text) == ("filtered", "class:live")
+    assert found.class_probability is not None and found.class_probability > 0.5
+    assert backend.metrics._counts["not_stored:class:live"] == 1
+
+
+async def test_an_exact_repeat_admitted_under_another_policy_is_decided_again(backend_factory: Any) -> None:
+    lenient = backend_factory(keep_out_classes=["private", "random"])  # this deployment caches live answers
+    await lenient.async_set_cache("k", completion("It will rain."), **chat(LIVE))
+    assert (await lenient.lookup(chat(LIVE))).reason == "exact"
+    strict = backend_factory()  # same index, today's default policy: live questions stay out
+    found = await strict.lookup(chat(LIVE))
+    assert (found.status, found.reason_text) == ("filtered", "class:live")  # not served by the fast path
+
+
+async def test_live_answers_may_be_cached_for_minutes(
+    backend_factory: Any, redis_url: str, index_name: str
+) -> None:
+    import redis
+
+    backend = backend_factory(live_ttl_seconds=120)
+    await backend.async_set_cache("k", completion("It will rain."), **chat(LIVE))
+    assert (await backend.lookup(chat(LIVE))).reason == "exact"
+    client = redis.Redis.from_url(redis_url)
+    (key,) = list(client.scan_iter(match=f"{index_name}:entry:*"))
+    assert 0 < client.ttl(key) <= 120  # its life is the live TTL, not ttl_seconds
+    client.close()
