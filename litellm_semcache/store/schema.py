@@ -27,7 +27,7 @@ class Fields:
     QUERY: Final = "query"
     """The user's question as asked (TEXT, searchable by the admin commands)."""
     RESPONSE: Final = "response"
-    """The full OpenAI-format completion as JSON (not indexed)."""
+    """The full response as its API returned it, JSON (not indexed); FORMAT names the API."""
     ANSWER_ID: Final = "answer_id"
     """Hash of the normalized answer text (not indexed): tells equal answers apart from different ones."""
     COMPLETION_TOKENS: Final = "completion_tokens"
@@ -43,6 +43,17 @@ class Fields:
     """Hash of everything that must match exactly (TAG); the vector search filters on it."""
     CREATED_AT: Final = "created_at"
     """Unix time of the store (NUMERIC): `s-maxage` filters on it."""
+    ANSWER_TEXT: Final = "answer_text"
+    """The answer's text, format-neutral (not indexed): with the fields below it renders the answer in
+    any API format. Absent on entries written before formats shared entries (their RESPONSE is a chat
+    completion)."""
+    FINISH: Final = "finish"
+    """How the answer ended, format-neutral (``stop``, ``stop_sequence``, ``tool_calls``; not indexed)."""
+    PROMPT_TOKENS: Final = "prompt_tokens"
+    """Prompt tokens of the request that was answered (not indexed): what a hit saves, with
+    COMPLETION_TOKENS."""
+    FORMAT: Final = "format"
+    """The API format RESPONSE is in (``chat``, ``anthropic_messages``, ``responses``, ...; not indexed)."""
     EMBEDDING: Final = "embedding"
     """The normalized query vector (VECTOR, HNSW, cosine). Absent on queries too long to embed."""
 
