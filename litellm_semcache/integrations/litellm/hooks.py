@@ -1,13 +1,16 @@
 """The proxy's hooks: keep requests the cache must not touch away from it, and say what it did.
 
-The pre-call hook prepares each chat request once (format, admission, scope) before LiteLLM's cache
-machinery sees it; a request the cache must stay out of is marked ``no-cache``/``no-store``. The
-response-headers hook turns the outcome the lookup left in the request's metadata into ``x-semcache-*``
-headers.
+The pre-call hook prepares each request once (format, admission, scope) before LiteLLM's cache
+machinery sees it, on every API the cache serves (chat and text completions, ``/v1/messages``,
+``/v1/responses``); a request the cache must stay out of is marked ``no-cache``/``no-store``. Controls
+sent in the ``x-semcache-control`` header join the body's ``cache`` field (the body wins where both
+say something). The response-headers hook turns the outcome the lookup left in the request's metadata
+into ``x-semcache-*`` headers, on every API and on streams too.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from litellm.integrations.custom_logger import CustomLogger
@@ -15,8 +18,8 @@ from litellm.integrations.custom_logger import CustomLogger
 from ...settings import SemCacheSettings
 from ...types import Outcome
 from .adapter import PREPARED_KEY, STATUS_KEY, SemanticCacheBackend
-from .controls import cache_controls, validate_controls
-from .requests import SUPPORTED_CALL_TYPES
+from .controls import cache_controls, header_controls, validate_controls
+from .requests import SUPPORTED_CALL_TYPES, metadata_holder
 
 __all__ = ["SemanticCachePlugin"]
 
@@ -32,11 +35,12 @@ class SemanticCachePlugin(CustomLogger):
     async def async_pre_call_hook(
         self, user_api_key_dict: Any, cache: Any, data: dict[str, Any], call_type: str
     ) -> dict[str, Any]:
-        """Mark non-cacheable chat requests ``no-cache``/``no-store``; reject malformed cache controls.
+        """Mark non-cacheable requests ``no-cache``/``no-store``; reject malformed cache controls.
 
         Raises:
             fastapi.HTTPException: 400 naming the control when one is malformed (``cache`` not an object,
-                a ``ttl`` that is not a number of seconds, a threshold outside [0, 1], ...).
+                a ``ttl`` that is not a number of seconds, a threshold outside [0, 1], an unknown
+                ``x-semcache-control`` directive, ...).
         """
         if call_type not in SUPPORTED_CALL_TYPES:
             return data
@@ -44,19 +48,47 @@ class SemanticCachePlugin(CustomLogger):
             del data["cache"]  # "no controls": LiteLLM itself would fail on None
         try:
             validate_controls(data)
+            from_header = header_controls(data)
         except ValueError as exc:
             from fastapi import HTTPException
 
             raise HTTPException(status_code=400, detail=str(exc)) from exc
+        if from_header:
+            data["cache"] = {**from_header, **cache_controls(data)}  # LiteLLM applies no-cache/no-store
         controls = cache_controls(data)
-        metadata = data.get("metadata")
-        if isinstance(metadata, dict):
-            metadata.pop(PREPARED_KEY, None)  # a token sent by the client never names another request
-        prepared = await self.backend.aprepare(data)
+        holder = metadata_holder(data)
+        if holder is not None:
+            holder.pop(PREPARED_KEY, None)  # a token sent by the client never names another request
+        prepared = await self.backend.aprepare(data, call_type)
         if isinstance(prepared, Outcome):
             data["cache"] = {**controls, "no-cache": True, "no-store": True}
             self.backend.record(prepared, data)
         return data
+
+    async def async_post_call_streaming_iterator_hook(
+        self, user_api_key_dict: Any, response: Any, request_data: dict[str, Any]
+    ) -> AsyncGenerator[Any, None]:
+        """Streams pass through unchanged, except a streamed ``/v1/completions`` hit.
+
+        LiteLLM replays a cached text completion as a stream of ``chat.completion.chunk`` objects (its
+        cache check runs before the text completion code that converts chunks, so on a hit nothing
+        converts them) and the route sends them as they are: a client reading ``choices[0].text`` gets
+        nothing. Such a stream goes through LiteLLM's own converter here, so a hit streams the same
+        ``text_completion`` chunks a miss does.
+        """
+        if not self.backend.is_text_completion_hit(request_data):
+            async for chunk in response:
+                yield chunk
+            return
+        from litellm.utils import TextCompletionStreamWrapper
+
+        converted = TextCompletionStreamWrapper(
+            completion_stream=response,
+            model=request_data.get("model"),
+            stream_options=request_data.get("stream_options"),
+        )
+        async for chunk in converted:
+            yield chunk
 
     async def async_post_call_response_headers_hook(
         self,
@@ -68,8 +100,8 @@ class SemanticCachePlugin(CustomLogger):
     ) -> dict[str, str] | None:
         """``x-semcache-status`` (hit, miss, filtered, skipped, error), ``-reason`` and, on a hit,
         ``-entry-id`` (what `litellm-semcache delete` takes to remove a wrong answer)."""
-        metadata = data.get("metadata") if isinstance(data, dict) else None
-        status = metadata.get(STATUS_KEY) if isinstance(metadata, dict) else None
+        holder = metadata_holder(data) if isinstance(data, dict) else None
+        status = holder.get(STATUS_KEY) if holder is not None else None
         if not isinstance(status, dict):
             return None
         headers = {
