@@ -166,6 +166,10 @@ class FakeUpstream(CountingService):
     def behave(self, **behaviour: Any) -> None:
         httpx.post(f"{self.base_url}/_control", json=behaviour, timeout=5).raise_for_status()
 
+    def last_keys(self) -> dict[str, list[str]]:
+        """Top-level keys of the last request body each API received (what reached the provider)."""
+        return dict(httpx.get(f"{self.base_url}/_last_keys", timeout=5).json())
+
 
 def start_service(
     kind: type[_Service], module: str, log_dir: Path, *args: str, timeout: float = 30
