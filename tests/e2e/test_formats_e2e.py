@@ -10,12 +10,11 @@ its Anthropic API and ``gpt-a`` to its OpenAI APIs (so ``/v1/messages`` on ``gpt
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import anthropic
-import httpx
 import openai
 import pytest
 
@@ -60,13 +59,18 @@ def oai(formats_proxy: ProxyHarness) -> Iterator[openai.OpenAI]:
     client.close()
 
 
-def status(headers: httpx.Headers | dict[str, str]) -> tuple[str | None, str | None]:
+def status(headers: Mapping[str, str]) -> tuple[str | None, str | None]:
     return headers.get("x-semcache-status"), headers.get("x-semcache-reason")
+
+
+def text_of(message: Any) -> str:
+    """The text blocks of an Anthropic message, joined."""
+    return "".join(block.text for block in message.content if block.type == "text")
 
 
 def ask_messages(
     claude: anthropic.Anthropic, text: str, model: str = "claude-b", **body: Any
-) -> tuple[str, httpx.Headers, Any]:
+) -> tuple[str, Mapping[str, str], Any]:
     raw = claude.messages.with_raw_response.create(
         model=model,
         max_tokens=body.pop("max_tokens", 512),
@@ -74,18 +78,20 @@ def ask_messages(
         **body,
     )
     message = raw.parse()
-    return "".join(b.text for b in message.content if b.type == "text"), raw.headers, message
+    return text_of(message), raw.headers, message
 
 
 def ask_responses(
     oai: openai.OpenAI, text: Any, model: str = "gpt-a", **body: Any
-) -> tuple[str, httpx.Headers, Any]:
+) -> tuple[str, Mapping[str, str], Any]:
     raw = oai.responses.with_raw_response.create(model=model, input=text, **body)
     response = raw.parse()
     return response.output_text, raw.headers, response
 
 
-def ask_chat(oai: openai.OpenAI, text: str, model: str = "gpt-a", **body: Any) -> tuple[str, httpx.Headers]:
+def ask_chat(
+    oai: openai.OpenAI, text: str, model: str = "gpt-a", **body: Any
+) -> tuple[str, Mapping[str, str]]:
     raw = oai.chat.completions.with_raw_response.create(
         model=model, messages=[{"role": "user", "content": text}], **body
     )
@@ -198,7 +204,8 @@ def test_a_translated_call_is_looked_up_and_stored_once(
     while int(proxy.redis.hget(stats_key, "stored") or 0) < 2 and time.monotonic() < deadline:
         time.sleep(0.1)
     time.sleep(1.5)  # counters are flushed about once a second: any double count would have landed
-    counts = {k.decode(): int(v) for k, v in proxy.redis.hgetall(stats_key).items() if v.isdigit()}
+    raw_counts: dict[bytes, bytes] = proxy.redis.hgetall(stats_key)  # type: ignore[assignment]
+    counts = {k.decode(): int(v) for k, v in raw_counts.items() if v.isdigit()}
     assert (counts.get("miss"), counts.get("stored")) == (2, 2), counts
     assert len(proxy.entry_keys()) == 2
     assert ask_chat(oai, PARAPHRASES[0])[0] == first
@@ -220,7 +227,7 @@ def test_a_streamed_messages_hit_replays_the_messages_event_stream(
         message = stream.get_final_message()
     assert kinds[0] == "message_start" and kinds[-1] == "message_stop"
     assert kinds.count("content_block_delta") > 1  # replayed in pieces, not one blob
-    assert message.content[0].text == first and message.stop_reason == "end_turn"
+    assert text_of(message) == first and message.stop_reason == "end_turn"
     assert upstream.calls == 1
 
 
@@ -254,7 +261,7 @@ def test_a_streamed_miss_is_stored_once_complete_and_serves_plain_requests(
         with claude.messages.stream(
             model="claude-b", max_tokens=512, messages=[{"role": "user", "content": QUESTION}]
         ) as stream:
-            first = stream.get_final_message().content[0].text
+            first = text_of(stream.get_final_message())
     else:
         with oai.responses.stream(model="gpt-a", input=QUESTION) as stream:
             first = stream.get_final_response().output_text
@@ -289,7 +296,7 @@ def test_tools_images_and_other_histories_are_never_served_through_messages(
     for _ in range(2):
         _, headers, _ = ask_messages(claude, QUESTION, tools=[weather])
         assert status(headers) == ("skipped", "tools")
-    image = [
+    image: list[Any] = [
         {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}},
         {"type": "text", "text": "What is in this image?"},
     ]
@@ -323,7 +330,7 @@ def test_tools_images_and_other_histories_are_never_served_through_responses(
 ) -> None:
     weather = {"type": "function", "name": "weather", "parameters": {"type": "object", "properties": {}}}
     assert status(ask_responses(oai, QUESTION, tools=[weather])[1]) == ("skipped", "tools")
-    image = [
+    image: list[Any] = [
         {
             "role": "user",
             "content": [
