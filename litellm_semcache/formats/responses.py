@@ -143,7 +143,7 @@ def response_of(answer: Answer) -> dict[str, Any]:
         "reasoning": {"effort": None, "summary": None},
         "store": False,
         "temperature": None,
-        "text": _PLAIN_TEXT,
+        "text": {"format": {"type": "text"}},
         "tool_choice": "auto",
         "tools": [],
         "top_p": None,

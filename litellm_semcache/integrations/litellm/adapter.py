@@ -90,7 +90,8 @@ def cached_payload(value: object) -> object:
 class _Tracked:
     """A request as the backend knows it between its lookup and its store."""
 
-    prepared: Prepared | Outcome
+    prepared: Prepared | Outcome | None
+    """None once stored: the request's text is not kept longer than needed (prepared again if asked)."""
     format_name: str
     looked_up: int | None = None
     """``id()`` of the prompt object the request was looked up with (see "calls inside calls")."""
@@ -158,11 +159,10 @@ class SemanticCacheBackend(BaseCache):
         metadata. ``call_type`` (from the proxy's hook) names its API; without it, LiteLLM's logging
         object or the body's shape does."""
         holder = metadata_holder(kwargs)
-        if holder is not None:
-            known = self._tracked.get(holder.get(PREPARED_KEY))
-            if known is not None:
-                return known
-        name = format_name_of(kwargs, call_type)
+        known = self._tracked.get(holder.get(PREPARED_KEY)) if holder is not None else None
+        if known is not None and known.prepared is not None:
+            return known
+        name = known.format_name if known is not None else format_name_of(kwargs, call_type)
         prepared: Prepared | Outcome
         if name is None:
             prepared = Outcome("skipped", "no_messages")
@@ -175,6 +175,9 @@ class SemanticCacheBackend(BaseCache):
                 model=str(kwargs.get("model") or ""),
                 provider=kwargs.get("custom_llm_provider"),
             )
+        if known is not None:  # stored already, asked again: prepared again, still stored
+            known.prepared = prepared
+            return known
         tracked = _Tracked(prepared, name or "chat")
         if holder is not None:
             holder[PREPARED_KEY] = self._tracked.put(tracked)
@@ -190,11 +193,11 @@ class SemanticCacheBackend(BaseCache):
 
     def prepare(self, kwargs: Mapping[str, Any], call_type: str | None = None) -> Prepared | Outcome:
         """The request's prepared form (see :meth:`track`)."""
-        return self.track(kwargs, call_type).prepared
+        return _prepared_of(self.track(kwargs, call_type))
 
     async def aprepare(self, kwargs: Mapping[str, Any], call_type: str | None = None) -> Prepared | Outcome:
         """:meth:`prepare`, off the event loop for large requests."""
-        return (await self.atrack(kwargs, call_type)).prepared
+        return _prepared_of(await self.atrack(kwargs, call_type))
 
     def forget(self, kwargs: Mapping[str, Any]) -> None:
         """Drop a request's prepared form."""
@@ -274,14 +277,16 @@ class SemanticCacheBackend(BaseCache):
     async def store_answer(self, value: Any, kwargs: Mapping[str, Any]) -> str | None:
         """Store a completed answer for a request; returns the entry id, or None when not stored."""
         tracked = await self.atrack(kwargs)
-        if tracked.stored or not isinstance(tracked.prepared, Prepared):
+        prepared = tracked.prepared
+        if tracked.stored or not isinstance(prepared, Prepared):
             return None
         read = _read_answer(cached_payload(value), self.settings)
         if read is None:
             logger.debug("litellm-semcache: not storing a response of unknown shape")
             return None
-        tracked.stored = True  # the first answer of a request is its entry ("calls inside calls")
-        return await self.pipeline.store(tracked.prepared, read)
+        # The first answer of a request is its entry ("calls inside calls"); its text is let go.
+        tracked.stored, tracked.prepared = True, None
+        return await self.pipeline.store(prepared, read)
 
     async def async_set_cache(self, key: str, value: Any, **kwargs: Any) -> None:
         """LiteLLM's write (already off the response path, in a background task)."""
@@ -326,6 +331,11 @@ class SemanticCacheBackend(BaseCache):
         except Exception as exc:
             return {"status": "failed", "message": "litellm-semcache cannot reach Redis", "error": str(exc)}
         return {"status": "success", "message": "litellm-semcache is connected"}
+
+
+def _prepared_of(tracked: _Tracked) -> Prepared | Outcome:
+    # track() prepares any request whose prepared form was let go, so this always holds one.
+    return tracked.prepared if tracked.prepared is not None else Outcome("skipped", "no_messages")
 
 
 def _for_litellm(format_: Format, answer: Answer, *, stream: bool) -> Mapping[str, Any]:
