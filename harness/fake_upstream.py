@@ -12,6 +12,7 @@ Control endpoints (JSON):
                        (``openai``: chat completions, ``anthropic``: Anthropic /v1/messages,
                         ``responses``: OpenAI /v1/responses, ``completions``: OpenAI /v1/completions)
     GET  /_last_keys -> {"<api>": [top-level keys of the last request body]}: what reached the provider
+    GET  /_last_bodies -> {"<api>": <the last request body>}
     POST /_reset    -> zero the counters and clear the behaviour
     POST /_control  -> set the behaviour of the following calls, e.g.
                        {"finish_reason": "length", "delay_ms": 50, "content": "fixed text",
@@ -49,6 +50,8 @@ class Upstream:
         self.times_left: int | None = None
         self.last_keys: dict[str, list[str]] = {}
         """Top-level keys of the last request body per API (what reached the provider)."""
+        self.last_bodies: dict[str, Any] = {}
+        """The last request body per API."""
 
     def take_behaviour(self) -> dict[str, Any]:
         behaviour = dict(self.behaviour)
@@ -90,6 +93,7 @@ async def _begin(request: web.Request, api: str) -> tuple[Upstream, dict[str, An
     upstream.calls += 1
     upstream.by_api[api] += 1
     upstream.last_keys[api] = sorted(body) if isinstance(body, dict) else []
+    upstream.last_bodies[api] = body
     behaviour = upstream.take_behaviour()
     if behaviour.get("delay_ms"):
         await asyncio.sleep(float(behaviour["delay_ms"]) / 1000)
@@ -412,12 +416,17 @@ async def last_keys(request: web.Request) -> web.Response:
     return web.json_response(upstream.last_keys)
 
 
+async def last_bodies(request: web.Request) -> web.Response:
+    upstream: Upstream = request.app["upstream"]
+    return web.json_response(upstream.last_bodies)
+
+
 async def reset(request: web.Request) -> web.Response:
     upstream: Upstream = request.app["upstream"]
     upstream.calls = 0
     upstream.by_api = {k: 0 for k in upstream.by_api}
     upstream.behaviour, upstream.times_left = {}, None
-    upstream.last_keys = {}
+    upstream.last_keys, upstream.last_bodies = {}, {}
     return web.json_response({"ok": True})
 
 
@@ -441,6 +450,7 @@ def make_app() -> web.Application:
     app.router.add_post("/completions", openai_completions)
     app.router.add_get("/_stats", stats)
     app.router.add_get("/_last_keys", last_keys)
+    app.router.add_get("/_last_bodies", last_bodies)
     app.router.add_post("/_reset", reset)
     app.router.add_post("/_control", control)
     return app

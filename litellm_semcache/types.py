@@ -55,6 +55,7 @@ SkipReason = Literal[
     "tools",
     "temperature_above_limit",
     "prompt_too_long",
+    "server_state",
 ]
 """Why a request is not a question the cache can handle (its shape, not its meaning)."""
 

@@ -13,6 +13,14 @@ their outputs, reasoning, item references) and non-text parts (images, files, au
 Only complete answers are stored: ``status: completed``, message output only (reasoning items are kept
 in the stored response but never rendered into another API), non-empty text, no refusal part.
 ``incomplete`` (``max_output_tokens``), ``failed`` and tool calls are never stored.
+
+**Continuing a cached response.** The provider keeps Responses history: a follow-up names the response
+it continues by ``previous_response_id``. A response the cache built from another API's answer was never
+seen by the provider, so it gets an id of the cache's own (:data:`CACHED_RESPONSE_PREFIX`) and a record
+of what it continued (:func:`continuation_of`); a follow-up naming it is rewritten into one the provider
+can answer, with that history spelled out in ``input`` (:func:`continued`). Requests in a provider-side
+``conversation`` are not cached at all: each turn is added to the conversation by the provider, and a
+turn answered from the cache would be missing from it.
 """
 
 from __future__ import annotations
@@ -39,7 +47,10 @@ from .base import (
 )
 from .chat import chat_context, text_of_parts
 
-__all__ = ["ResponsesFormat"]
+__all__ = ["CACHED_RESPONSE_PREFIX", "ResponsesFormat", "continuation_of", "continued"]
+
+#: Ids of responses the cache built from another API's answer start with this.
+CACHED_RESPONSE_PREFIX = "resp_semcache_"
 
 _TEXT_PARTS = frozenset({"input_text", "output_text", "text"})
 _SYSTEM_ROLES = frozenset({"system", "developer"})
@@ -71,16 +82,32 @@ def _size(body: Mapping[str, Any]) -> int:
 
 def _state(body: Mapping[str, Any]) -> list[Any]:
     """Server-side history the request continues: it must be the same for an entry to serve it."""
-    state: list[Any] = []
     previous = body.get("previous_response_id")
-    if previous:
-        state.append(["previous_response_id", str(previous)])
-    conversation = body.get("conversation")
-    if isinstance(conversation, Mapping):
-        conversation = conversation.get("id") or canonical(conversation)
-    if conversation:
-        state.append(["conversation", conversation])
-    return state
+    return [["previous_response_id", str(previous)]] if previous else []
+
+
+def continuation_of(body: Mapping[str, Any], answer_text: str) -> dict[str, Any]:
+    """What a follow-up to a response served from the cache continues: the request's input (as items),
+    the history that input continued (its ``previous_response_id``), and the answer given."""
+    return {
+        "input": _items(body) or [],
+        "previous_response_id": body.get("previous_response_id") or None,
+        "answer": answer_text,
+    }
+
+
+def continued(body: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
+    """A follow-up naming a response served from the cache, rewritten into one the provider can answer:
+    the recorded input, the answer as an assistant message, then the follow-up's own input; continuing
+    the recorded ``previous_response_id``, or no stored history at all."""
+    rewritten = dict(body)
+    answer = {"role": "assistant", "content": str(record.get("answer") or "")}
+    rewritten["input"] = [*(record.get("input") or []), answer, *(_items(body) or [])]
+    if record.get("previous_response_id"):
+        rewritten["previous_response_id"] = record["previous_response_id"]
+    else:
+        rewritten.pop("previous_response_id", None)
+    return rewritten
 
 
 def _params(body: Mapping[str, Any], settings: SemCacheSettings) -> dict[str, Any]:
@@ -178,6 +205,8 @@ class ResponsesFormat:
         items = _items(body)
         if not items:
             return Skip("no_messages")
+        if body.get("conversation"):
+            return Skip("server_state")  # the provider adds every turn to it: a cached one would be lost
         if _size(body) > settings.max_prompt_chars:
             return Skip("prompt_too_long")
         instructions = body.get("instructions")

@@ -15,6 +15,7 @@ __all__ = [
     "HNSW_M",
     "Fields",
     "compare_schemas",
+    "continuation_key",
     "entry_prefix",
     "index_schema",
     "stats_key",
@@ -66,6 +67,12 @@ def entry_prefix(index_name: str) -> str:
 def stats_key(index_name: str) -> str:
     """Hash of the shared counters."""
     return f"{index_name}:stats"
+
+
+def continuation_key(index_name: str, response_id: str) -> str:
+    """What a follow-up to a Responses hit built from another API's answer continues (JSON, with a TTL):
+    ``<index_name>:continuation:<response id>``."""
+    return f"{index_name}:continuation:{response_id}"
 
 
 #: HNSW graph degree and build-time candidate list: fixed, they decide the index's shape and memory.

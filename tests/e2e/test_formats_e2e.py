@@ -351,6 +351,57 @@ def test_tools_images_and_other_histories_are_never_served_through_responses(
     assert status(headers) == ("hit", "exact") and text == first
 
 
+def test_a_follow_up_continues_a_cached_response_the_provider_never_saw(
+    proxy: ProxyHarness, upstream: FakeUpstream, oai: openai.OpenAI
+) -> None:
+    first, _ = ask_chat(oai, "Tell me about the Eiffel Tower.")
+    proxy.wait_for_entries(1)
+    for stream in (False, True):
+        before = upstream.stats()["responses"]
+        if stream:
+            with oai.responses.stream(
+                model="gpt-a", input="What can you tell me about the Eiffel Tower?"
+            ) as events:
+                hit = events.get_final_response()
+        else:
+            text, headers, hit = ask_responses(oai, "Tell me something about the Eiffel Tower.")
+            assert status(headers)[0] == "hit" and text == first
+        assert upstream.stats()["responses"] == before  # a hit
+        # The follow-up reaches the provider with the history spelled out, not an id it never issued.
+        answer, headers, _ = ask_responses(oai, "How tall is it?", previous_response_id=hit.id)
+        assert status(headers)[0] == "miss" and "How tall is it?" in answer
+        sent = upstream.last_body("responses")
+        assert "previous_response_id" not in sent
+        assert sent["input"][1:] == [
+            {"role": "assistant", "content": first},
+            {"role": "user", "content": "How tall is it?"},
+        ]
+    with pytest.raises(openai.BadRequestError, match="no longer known"):
+        ask_responses(oai, "How tall is it?", previous_response_id="resp_semcache_0123")
+
+
+def test_only_the_team_a_cached_response_was_served_to_can_continue_it(
+    proxy: ProxyHarness, upstream: FakeUpstream
+) -> None:
+    base = f"{proxy.proxy.base_url}/v1"
+    team_a = openai.OpenAI(base_url=base, api_key="sk-team-a-1", max_retries=0)
+    team_a2 = openai.OpenAI(base_url=base, api_key="sk-team-a-2", max_retries=0)
+    team_b = openai.OpenAI(base_url=base, api_key="sk-team-b-1", max_retries=0)
+    try:
+        ask_chat(team_a, "Tell me about the Eiffel Tower.")
+        proxy.wait_for_entries(1)
+        _, headers, hit = ask_responses(team_a, "Tell me something about the Eiffel Tower.")
+        assert status(headers)[0] == "hit"
+        with pytest.raises((openai.BadRequestError, openai.PermissionDeniedError)):
+            ask_responses(team_b, "How tall is it?", previous_response_id=hit.id)
+        calls = upstream.calls
+        _, headers, _ = ask_responses(team_a2, "How tall is it?", previous_response_id=hit.id)
+        assert status(headers)[0] == "miss" and upstream.calls == calls + 1
+    finally:
+        for client in (team_a, team_a2, team_b):
+            client.close()
+
+
 def test_incomplete_and_tool_answers_are_never_stored(
     proxy: ProxyHarness, upstream: FakeUpstream, claude: anthropic.Anthropic, oai: openai.OpenAI
 ) -> None:

@@ -373,8 +373,6 @@ def test_previous_response_id_is_part_of_the_exact_context() -> None:
     assert scope_of("responses", first) == scope_of("responses", dict(first))
     query = parsed("responses", first)
     assert query.traits.earlier_turns == 1  # a continued conversation, for `single_turn`
-    conversation = {"model": "gpt-a", "input": "How tall is it?", "conversation": {"id": "conv_1"}}
-    assert scope_of("responses", conversation) != scope_of("responses", fresh)
 
 
 @pytest.mark.parametrize(
@@ -731,3 +729,66 @@ def test_the_control_header_carries_the_cache_field() -> None:
     ]:
         with pytest.raises(ValueError, match=named):
             parse_control_header(bad)
+
+
+# --- follow-ups to cached Responses answers --------------------------------------------------------------
+def test_a_follow_up_to_a_cached_response_spells_out_its_history() -> None:
+    from litellm_semcache.formats.responses import CACHED_RESPONSE_PREFIX
+    from litellm_semcache.integrations.litellm.continuations import (
+        ADDRESSED_ID_FIELD,
+        cached_response_id,
+        expand_follow_up,
+        hit_record,
+    )
+    from litellm_semcache.scope import tenant_of
+
+    team_a = {"litellm_metadata": {"user_api_key_team_id": "team-a"}}
+    tenant = tenant_of(identity_of(team_a), SETTINGS)
+    asked = {"model": "gpt-a", "input": "Tell me about the Eiffel Tower.", **team_a}
+    record = hit_record(asked, "It is an iron tower in Paris.", tenant)
+    cached_id = f"{CACHED_RESPONSE_PREFIX}0123"
+
+    def refuse(_: str) -> str:
+        raise AssertionError("no continued id to authorize")
+
+    follow_up = {"model": "gpt-a", "input": "How tall is it?", "previous_response_id": cached_id, **team_a}
+    assert cached_response_id(follow_up) == cached_id
+    assert cached_response_id({"previous_response_id": "resp_abc"}) is None
+    assert expand_follow_up(follow_up, record, SETTINGS, refuse)
+    assert "previous_response_id" not in follow_up
+    assert follow_up["input"] == [
+        {"role": "user", "content": "Tell me about the Eiffel Tower."},
+        {"role": "assistant", "content": "It is an iron tower in Paris."},
+        {"role": "user", "content": "How tall is it?"},
+    ]
+    # the expanded follow-up is an ordinary conversation: its scope is the explicit history
+    assert scope_of("responses", follow_up) == scope_of(
+        "chat",
+        {
+            "model": "gpt-a",
+            "messages": [*follow_up["input"][:2], {"role": "user", "content": "Anything"}],
+            "metadata": {"user_api_key_team_id": "team-a"},
+        },
+    )
+
+    # another tenant, or no record: not continued
+    team_b = {"litellm_metadata": {"user_api_key_team_id": "team-b"}}
+    assert not expand_follow_up({**follow_up, **team_b}, record, SETTINGS, refuse)
+    assert not expand_follow_up(dict(follow_up), None, SETTINGS, refuse)
+
+    # a hit that itself continued a provider response: the follow-up continues that one
+    chained_asked = {**asked, "previous_response_id": "resp_plain", ADDRESSED_ID_FIELD: "resp_ENCRYPTED"}
+    chained = hit_record(chained_asked, "It is an iron tower in Paris.", tenant)
+    assert chained["previous_response_id"] == "resp_ENCRYPTED"  # the client-facing form
+    later = {"input": "How tall is it?", "previous_response_id": cached_id, **team_a}
+    assert expand_follow_up(later, chained, SETTINGS, refuse)
+    assert later["previous_response_id"] == "resp_ENCRYPTED"  # LiteLLM's id check runs next
+    already_checked = {**later, "previous_response_id": cached_id, ADDRESSED_ID_FIELD: "resp_X"}
+    assert expand_follow_up(already_checked, chained, SETTINGS, lambda i: f"decrypted:{i}")
+    assert already_checked["previous_response_id"] == "decrypted:resp_ENCRYPTED"
+    assert already_checked[ADDRESSED_ID_FIELD] == "resp_ENCRYPTED"
+
+
+def test_requests_in_a_provider_side_conversation_are_not_cached() -> None:
+    result = parse("responses", {"model": "gpt-a", "input": "Hi", "conversation": "conv_123"})
+    assert isinstance(result, Skip) and result.reason == "server_state"

@@ -43,12 +43,15 @@ from typing import Any, TypeVar
 from litellm.caching.base_cache import BaseCache
 
 from ...embedding import Embedder
+from ...errors import SemCacheError
 from ...formats import Format, format_of_response, get_format, stored_answer
 from ...formats.base import as_mapping, json_text
+from ...formats.responses import CACHED_RESPONSE_PREFIX
 from ...pipeline import Pipeline, Prepared
 from ...settings import SemCacheSettings
 from ...store import RedisStore
 from ...types import Answer, Outcome, Refusal
+from .continuations import hit_record
 from .controls import controls_of
 from .pricing import litellm_pricer
 from .requests import format_name_of, identity_of, metadata_holder, prompt_of
@@ -271,7 +274,32 @@ class SemanticCacheBackend(BaseCache):
         if holder is not None:
             holder["semantic-similarity"] = round(found.similarity, 4)
         response = _for_litellm(format_, answer, stream=kwargs.get("stream") is True)
+        if format_.name == "responses" and answer.format != format_.name:
+            tenant = tracked.prepared.scope.tenant if isinstance(tracked.prepared, Prepared) else ""
+            response = await self._continuable(response, hit_record(kwargs, answer.text, tenant))
         return {"timestamp": found.entry.created_at, "response": json_text(response)}
+
+    async def _continuable(self, response: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
+        """A Responses hit built from another API's answer, with an id of the cache's own and a record
+        of what a follow-up naming it continues (the provider never saw it; see ``continuations.py``)."""
+        response_id = CACHED_RESPONSE_PREFIX + secrets.token_hex(16)
+        ttl = min(self.settings.ttl_seconds, self.settings.max_ttl_seconds)
+        try:
+            await self.store.put_continuation(response_id, json_text(record), ttl)
+        except (SemCacheError, asyncio.TimeoutError):  # the hit is still served; a follow-up gets a 400
+            self.pipeline.warnings.warn(
+                "continuation", "litellm-semcache: could not record a Responses hit for its follow-ups"
+            )
+        return {**response, "id": response_id}
+
+    async def continuation(self, response_id: str) -> dict[str, Any] | None:
+        """What a follow-up naming a cached response continues; None when unknown or expired.
+
+        Raises:
+            BackendUnavailable: Redis did not answer.
+        """
+        record = as_mapping(await self.store.get_continuation(response_id))
+        return dict(record) if record is not None else None
 
     # --- store --------------------------------------------------------------------------------------------
     async def store_answer(self, value: Any, kwargs: Mapping[str, Any]) -> str | None:

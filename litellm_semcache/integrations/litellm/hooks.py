@@ -15,11 +15,13 @@ from typing import Any
 
 from litellm.integrations.custom_logger import CustomLogger
 
+from ...errors import SemCacheError
 from ...settings import SemCacheSettings
 from ...types import Outcome
 from .adapter import PREPARED_KEY, STATUS_KEY, SemanticCacheBackend
+from .continuations import cached_response_id, expand_follow_up
 from .controls import cache_controls, header_controls, validate_controls
-from .requests import SUPPORTED_CALL_TYPES, metadata_holder
+from .requests import CALL_TYPE_FORMATS, SUPPORTED_CALL_TYPES, metadata_holder
 
 __all__ = ["SemanticCachePlugin"]
 
@@ -44,6 +46,8 @@ class SemanticCachePlugin(CustomLogger):
         """
         if call_type not in SUPPORTED_CALL_TYPES:
             return data
+        if CALL_TYPE_FORMATS.get(call_type) == "responses":
+            await self._expand_cached_continuation(user_api_key_dict, data)
         if "cache" in data and data["cache"] is None:
             del data["cache"]  # "no controls": LiteLLM itself would fail on None
         try:
@@ -64,6 +68,39 @@ class SemanticCachePlugin(CustomLogger):
             data["cache"] = {**controls, "no-cache": True, "no-store": True}
             self.backend.record(prepared, data)
         return data
+
+    async def _expand_cached_continuation(self, user_api_key_dict: Any, data: dict[str, Any]) -> None:
+        """A Responses follow-up naming a response this cache served (one built from another API's
+        answer, which the provider never saw) gets that history spelled out in ``input`` instead.
+
+        Raises:
+            fastapi.HTTPException: 400 when the named response is no longer known (expired, flushed) or
+                was served to another tenant, 503 when Redis cannot be asked.
+        """
+        response_id = cached_response_id(data)
+        if response_id is None:
+            return
+        from fastapi import HTTPException
+
+        try:
+            record = await self.backend.continuation(response_id)
+        except SemCacheError as exc:
+            raise HTTPException(
+                status_code=503,
+                detail="the semantic cache cannot be reached to continue a response it served",
+            ) from exc
+
+        def authorize(client_facing_id: str) -> str:
+            from litellm.proxy.hooks.responses_id_security import ResponsesIDSecurity
+
+            return str(ResponsesIDSecurity().authorize_response_id(client_facing_id, user_api_key_dict))
+
+        if not expand_follow_up(data, record, self.settings, authorize):
+            raise HTTPException(
+                status_code=400,
+                detail="previous_response_id names a response served from the semantic cache that is no "
+                "longer known (expired or flushed); send the conversation in `input` instead",
+            )
 
     async def async_post_call_streaming_iterator_hook(
         self, user_api_key_dict: Any, response: Any, request_data: dict[str, Any]
