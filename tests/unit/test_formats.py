@@ -751,7 +751,12 @@ def test_a_follow_up_to_a_cached_response_spells_out_its_history() -> None:
     def refuse(_: str) -> str:
         raise AssertionError("no continued id to authorize")
 
-    follow_up = {"model": "gpt-a", "input": "How tall is it?", "previous_response_id": cached_id, **team_a}
+    follow_up: dict[str, Any] = {
+        "model": "gpt-a",
+        "input": "How tall is it?",
+        "previous_response_id": cached_id,
+        **team_a,
+    }
     assert cached_response_id(follow_up) == cached_id
     assert cached_response_id({"previous_response_id": "resp_abc"}) is None
     assert expand_follow_up(follow_up, record, SETTINGS, refuse)
