@@ -4,7 +4,8 @@ The pre-call hook prepares each request once (format, admission, scope) before L
 machinery sees it, on every API the cache serves (chat and text completions, ``/v1/messages``,
 ``/v1/responses``); a request the cache must stay out of is marked ``no-cache``/``no-store``. Controls
 sent in the ``x-semcache-control`` header join the body's ``cache`` field (the body wins where both
-say something). The response-headers hook turns the outcome the lookup left in the request's metadata
+say something). A Responses follow-up naming a response this cache served is given its history first
+(``continuations.py``). The response-headers hook turns the outcome the lookup left in the request's metadata
 into ``x-semcache-*`` headers, on every API and on streams too.
 """
 
