@@ -10,6 +10,10 @@ its cache:
                              over HTTP by ``benchmarks.embedding_server`` (the model semcache uses)
     semcache                 this project's plugin: default settings, threshold 0.92 like the one above
 
+The semcache proxy is also asked through Anthropic's ``/v1/messages`` (same model group, LiteLLM's own
+route): a paraphrase of a question stored through chat completions is a hit there, rendered as an
+Anthropic ``message`` (its own paraphrase pairs, so no embedding is reused from the chat scenario).
+
 Each cached proxy has its own Redis Stack server; both semantic caches use similarity threshold 0.92.
 
 Latency: one sequential client; every request timed with ``time.perf_counter`` around the HTTP call.
@@ -83,6 +87,8 @@ SEMANTIC_INDEX = "litellm_semantic"
 HEADERS = {"Authorization": f"Bearer {MASTER_KEY}"}
 NO_STORE = (("cache", {"no-store": True}),)
 CHAT_PATH = "/v1/chat/completions"
+MESSAGES_PATH = "/v1/messages"
+MESSAGES_TARGET = "semcache-messages"
 CEILING = "client ceiling (fake upstream, no proxy)"
 
 
@@ -154,6 +160,9 @@ class Questions:
     warmup_pairs: list[Pair]
     load_pairs: list[Pair]
     load_warmup_pairs: list[Pair]
+    messages_pairs: list[Pair]
+    """Paraphrases asked through ``/v1/messages`` (their stored questions are seeded through chat)."""
+    messages_warmup_pairs: list[Pair]
     exact: list[str]
     misses: MissQuestions
     selection: dict[str, Any]
@@ -162,6 +171,7 @@ class Questions:
     def seeds(self) -> list[str]:
         """The stored questions every semantic cache holds before the timed phases."""
         pairs = self.latency_pairs + self.warmup_pairs + self.load_pairs + self.load_warmup_pairs
+        pairs += self.messages_pairs + self.messages_warmup_pairs
         return list(dict.fromkeys([*self.exact, *(p.stored for p in pairs)]))
 
 
@@ -208,16 +218,27 @@ def select_pairs(
 
 
 def make_questions(options: Options, embeddings: services.EmbeddingServer) -> Questions:
-    sizes = [options.requests, options.warmup, options.throughput_requests, options.concurrency]
+    sizes = [
+        options.requests,
+        options.warmup,
+        options.throughput_requests,
+        options.concurrency,
+        options.requests,
+        options.warmup,
+    ]
     pairs, selection = select_pairs(embeddings, sum(sizes), options.seed)
     cut = np.cumsum([0, *sizes])
-    latency, warmup, load, load_warmup = (pairs[cut[i] : cut[i + 1]] for i in range(len(sizes)))
+    latency, warmup, load, load_warmup, messages, messages_warmup = (
+        pairs[cut[i] : cut[i + 1]] for i in range(len(sizes))
+    )
     exact = list(dict.fromkeys(p.stored for p in pairs))[: options.exact_set]
     return Questions(
         latency,
         warmup,
         load,
         load_warmup,
+        messages,
+        messages_warmup,
         exact=exact,
         misses=MissQuestions(options.seed),
         selection=selection,
@@ -344,8 +365,8 @@ def _cycle(texts: Sequence[str], n: int, offset: int = 0) -> list[Probe]:
     ]
 
 
-def _paraphrases(pairs: Sequence[Pair]) -> list[Probe]:
-    return [Probe(p.paraphrase, expect=p.stored) for p in pairs]
+def _paraphrases(pairs: Sequence[Pair], api: str = "chat") -> list[Probe]:
+    return [Probe(p.paraphrase, expect=p.stored, api=api) for p in pairs]
 
 
 def _misses(questions: Questions, n: int, body: tuple[tuple[str, Any], ...] = ()) -> list[Probe]:
@@ -364,6 +385,13 @@ def latency_scenarios(questions: Questions, options: Options) -> list[Scenario]:
         ),
         Scenario("semcache exact hit", "semcache", "hit", _cycle(exact, n, w), _cycle(exact, w)),
         Scenario("semcache paraphrase hit", "semcache", "hit", timed_pairs, warm_pairs),
+        Scenario(
+            "semcache paraphrase hit, /v1/messages",
+            MESSAGES_TARGET,
+            "hit",
+            _paraphrases(questions.messages_pairs, "messages"),
+            _paraphrases(questions.messages_warmup_pairs, "messages"),
+        ),
         Scenario("semcache miss", "semcache", "miss", _misses(questions, n), _misses(questions, w)),
         Scenario(
             "semcache miss, no-store",
@@ -433,9 +461,11 @@ class Targets:
         urls = {name: proxy.base_url + CHAT_PATH for name, proxy in stack.proxies.items()}
         urls["upstream"] = stack.upstream.base_url + CHAT_PATH
         urls["embeddings"] = stack.embeddings.base_url + "/v1/embeddings"
+        urls[MESSAGES_TARGET] = stack.proxies["semcache"].base_url + MESSAGES_PATH
         pids = {name: [proxy.process.pid] for name, proxy in stack.proxies.items()}
         for name, server in stack.redis.items():
             pids[name].append(server.process.pid)
+        pids[MESSAGES_TARGET] = pids["semcache"]
         pids["litellm-redis-semantic"].append(stack.embeddings.process.pid)
         pids["upstream"] = [stack.upstream.process.pid]
         pids["embeddings"] = [stack.embeddings.process.pid]
@@ -682,6 +712,18 @@ def targets_table(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "met": met,
             }
         )
+    table.append(
+        {
+            "target": "semcache /v1/messages paraphrase-hit p50 / chat paraphrase-hit p50 (a chat entry "
+            "rendered as an Anthropic message)",
+            "value": _ratio(
+                _stat(results, "latency", "semcache paraphrase hit, /v1/messages", "p50"),
+                _stat(results, "latency", "semcache paraphrase hit", "p50"),
+            ),
+            "goal": "about 1",
+            "met": None,
+        }
+    )
     table.append(
         {
             "target": "semcache miss p50 - miss with no-store p50 (ms; the store is off the response path)",

@@ -1,7 +1,8 @@
 """Clients and bookkeeping for the benchmarks: timed requests, concurrent load, CPU use, summaries.
 
 A request is timed client-side with ``time.perf_counter`` around the HTTP call (send, wait, read the
-whole body). A response is a cache hit when it carries LiteLLM's ``x-litellm-cache-key`` header; a hit
+whole body). A response is a cache hit when it carries LiteLLM's ``x-litellm-cache-key`` header (or the
+plugin's ``x-semcache-status: hit``); a hit
 is *right* when its answer is the one stored for the question it was expected to match (the fake
 upstream echoes the question it answered into the answer text).
 """
@@ -21,18 +22,35 @@ import httpx
 import numpy as np
 
 CACHE_HEADER = "x-litellm-cache-key"
+#: The plugin's own verdict, on every API (LiteLLM's cache-key header is the other sign of a hit).
+SEMCACHE_STATUS_HEADER = "x-semcache-status"
 
 
 @dataclass(frozen=True)
 class Probe:
-    """One request: the user text, extra body fields, and the stored question a hit must answer."""
+    """One request: the user text, extra body fields, and the stored question a hit must answer.
+
+    ``api`` is the request's shape: ``chat`` (``/v1/chat/completions``) or ``messages`` (Anthropic's
+    ``/v1/messages``, which also needs ``max_tokens``)."""
 
     text: str
     expect: str | None = None
     body: tuple[tuple[str, Any], ...] = ()
+    api: str = "chat"
 
     def payload(self, model: str) -> dict[str, Any]:
-        return {"model": model, "messages": [{"role": "user", "content": self.text}], **dict(self.body)}
+        extra = {"max_tokens": 512} if self.api == "messages" else {}
+        return {
+            "model": model,
+            **extra,
+            "messages": [{"role": "user", "content": self.text}],
+            **dict(self.body),
+        }
+
+
+def is_hit(headers: Any) -> bool:
+    """Whether a response came from a cache: LiteLLM's cache-key header, or the plugin's hit status."""
+    return bool(headers.get(CACHE_HEADER)) or headers.get(SEMCACHE_STATUS_HEADER) == "hit"
 
 
 @dataclass(frozen=True)
@@ -57,14 +75,14 @@ def timed_post(client: httpx.Client, url: str, payload: dict[str, Any], headers:
     started = time.perf_counter()
     response = client.post(url, json=payload, headers=headers)
     ms = (time.perf_counter() - started) * 1000
-    return Sample(ms, response.status_code, bool(response.headers.get(CACHE_HEADER)), False)
+    return Sample(ms, response.status_code, is_hit(response.headers), False)
 
 
 def timed_probe(client: httpx.Client, url: str, probe: Probe, model: str, headers: dict[str, str]) -> Sample:
     started = time.perf_counter()
     response = client.post(url, json=probe.payload(model), headers=headers)
     ms = (time.perf_counter() - started) * 1000
-    return _judge(probe, response.status_code, bool(response.headers.get(CACHE_HEADER)), response.content, ms)
+    return _judge(probe, response.status_code, is_hit(response.headers), response.content, ms)
 
 
 # --- concurrent ----------------------------------------------------------------------------------------
@@ -83,7 +101,7 @@ async def _load(
                 async with session.post(url, json=probe.payload(model)) as response:
                     body = await response.read()
                     ms = (time.perf_counter() - started) * 1000
-                    samples.append(_judge(probe, response.status, CACHE_HEADER in response.headers, body, ms))
+                    samples.append(_judge(probe, response.status, is_hit(response.headers), body, ms))
 
         started = time.perf_counter()
         await asyncio.gather(*(client() for _ in range(concurrency)))

@@ -166,6 +166,14 @@ class FakeUpstream(CountingService):
     def behave(self, **behaviour: Any) -> None:
         httpx.post(f"{self.base_url}/_control", json=behaviour, timeout=5).raise_for_status()
 
+    def last_keys(self) -> dict[str, list[str]]:
+        """Top-level keys of the last request body each API received (what reached the provider)."""
+        return dict(httpx.get(f"{self.base_url}/_last_keys", timeout=5).json())
+
+    def last_body(self, api: str) -> dict[str, Any]:
+        """The last request body an API received."""
+        return dict(httpx.get(f"{self.base_url}/_last_bodies", timeout=5).json()[api])
+
 
 def start_service(
     kind: type[_Service], module: str, log_dir: Path, *args: str, timeout: float = 30

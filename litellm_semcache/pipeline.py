@@ -212,7 +212,7 @@ class Pipeline:
         self.metrics.lookup(found.status, found.reason_text, found.similarity, found.score)
         if found.entry is not None:
             model = (request.model if request is not None else "") or found.entry.model
-            self.metrics.saved_later(found.entry.response, model, request.provider if request else None)
+            self.metrics.saved_later(found.entry.usage_json, model, request.provider if request else None)
         self.metrics.flush_in_background(self.entries.client)
 
     async def _embed(self, text: str) -> Embedding | None:
@@ -373,6 +373,11 @@ class Pipeline:
             created_at=self.entries.now(),
             completion_tokens=answer.completion_tokens,
             admission=self._fingerprint(prepared),
+            # Format-neutral: the answer renders in every API format, not only the one it came in.
+            answer_text=answer.text,
+            finish=answer.finish,
+            prompt_tokens=answer.prompt_tokens,
+            format=answer.format,
         )
         await self.entries.put(entry, embedding.vector, ttl)
         return entry.id

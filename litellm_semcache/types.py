@@ -22,6 +22,7 @@ __all__ = [
     "Controls",
     "ErrorReason",
     "FilterReason",
+    "Finish",
     "HitReason",
     "Identity",
     "MissReason",
@@ -54,6 +55,7 @@ SkipReason = Literal[
     "tools",
     "temperature_above_limit",
     "prompt_too_long",
+    "server_state",
 ]
 """Why a request is not a question the cache can handle (its shape, not its meaning)."""
 
@@ -90,6 +92,8 @@ RefusalReason = Literal[
     "embedding_timeout",
     "class",
     "classifier_unavailable",
+    "refusal",
+    "non_text_answer",
 ]
 """Why an answer is not stored."""
 
@@ -183,9 +187,19 @@ class Request:
         return self.parsed.query
 
 
+Finish = Literal["stop", "stop_sequence", "tool_calls"]
+"""How a stored answer ended, format-neutral: the model finished (chat ``stop``, Anthropic ``end_turn``,
+Responses ``completed``), it hit a stop sequence (Anthropic ``stop_sequence``), or it called tools
+(only stored with ``cache_tool_calls``)."""
+
+
 @dataclass(frozen=True)
 class Answer:
-    """A complete answer worth storing, format-neutral, with the wire JSON it came in."""
+    """A complete answer worth storing, format-neutral, with the wire JSON it came in.
+
+    The neutral fields (text, finish, token counts, model) are enough to render the answer in any API
+    format; ``native`` and ``format`` let a hit in the format it was answered in return it unchanged.
+    """
 
     text: str
     model: str
@@ -194,6 +208,12 @@ class Answer:
     """The response as the API returned it (JSON); a hit in the same format returns it unchanged."""
     answer_id: str
     """Equal answers (after normalization) have equal ids: the answer vote counts on it."""
+    prompt_tokens: int | None = None
+    finish: Finish = "stop"
+    format: str = "chat"
+    """Name of the API format ``native`` is in (see :mod:`litellm_semcache.formats`)."""
+    created_at: float | None = None
+    """When the answer was stored (set on answers read back from an entry)."""
 
 
 @dataclass(frozen=True)

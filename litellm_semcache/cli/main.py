@@ -185,14 +185,16 @@ async def _cmd_show(args: argparse.Namespace, settings: SemCacheSettings) -> int
     if entry is None:
         print(f"no entry {args.entry_id}", file=sys.stderr)
         return 1
-    response = json.loads(entry.response)
-    answer = response.get("choices", [{}])[0].get("message", {}).get("content")
+    from ..formats import stored_answer
+
+    neutral = stored_answer(entry, settings)  # any API's entry; older ones are chat completions
     print(
         json.dumps(
             {
                 "id": entry.id,
                 "query": entry.query,
-                "answer": answer,
+                "answer": neutral.text if neutral is not None else None,
+                "format": entry.format or "chat",
                 "model": entry.model,
                 "model_group": entry.model_group,
                 "namespace": entry.namespace,

@@ -4,36 +4,42 @@ The last user message is what gets embedded. Everything else that shapes the ans
 earlier turns, parameters such as ``response_format``) must match exactly, so it is reduced to data the
 scope step hashes. Only complete answers are stored: one choice, finish reason ``stop`` (or a provider's
 equivalent), non-empty text.
+
+The context is built as ``[["system", [texts]], ["turns", [[role, text, ...], ...]]]``: the other formats
+build the same shape from their own fields (Anthropic's ``system``, Responses' ``instructions``), so the
+same conversation asked through any of them lands in the same scope.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from ..settings import SemCacheSettings
 from ..text import canonical, exact_text
-from ..types import Answer, ParsedQuery, Refusal, Skip, Traits
-from .base import answer_id, as_mapping, json_text
+from ..types import Answer, Finish, ParsedQuery, Refusal, Skip, Traits
+from .base import (
+    answer_id,
+    as_mapping,
+    count,
+    created_of,
+    json_text,
+    native_of,
+    number,
+    pieces,
+    positive_int,
+    sampling_of,
+    scoped_params,
+    sse_event,
+)
 
-__all__ = ["ChatFormat"]
+__all__ = ["ChatFormat", "chat_context", "text_of_parts"]
 
 _SYSTEM_ROLES = frozenset({"system", "developer"})
 _TEXT_PART_TYPES = frozenset({"text", "input_text"})
 _TURN_EXTRAS = ("name", "tool_calls", "function_call", "tool_call_id")
 _COMPLETE_FINISH_REASONS = frozenset({"stop", "end_turn", "stop_sequence", "eos"})
 _TOOL_FINISH_REASONS = frozenset({"tool_calls", "function_call", "tool_use"})
-_SAMPLING = (
-    "temperature",
-    "top_p",
-    "seed",
-    "top_k",
-    "presence_penalty",
-    "frequency_penalty",
-    "repetition_penalty",
-    "min_p",
-)
 
 
 def _size(messages: list[Any]) -> int:
@@ -50,8 +56,9 @@ def _size(messages: list[Any]) -> int:
     return total
 
 
-def _content_text(content: object) -> str | None:
-    """The text of a message's content; None when it holds anything but text."""
+def text_of_parts(content: object, text_types: frozenset[str]) -> str | None:
+    """The text of a message's content (a string, or a list of text parts joined by newlines); None
+    when it holds anything but text."""
     if content is None:
         return ""
     if isinstance(content, str):
@@ -60,7 +67,7 @@ def _content_text(content: object) -> str | None:
         texts: list[str] = []
         for part in content:
             part_map = as_mapping(part) if not isinstance(part, str) else None
-            if part_map is None or part_map.get("type") not in _TEXT_PART_TYPES:
+            if part_map is None or part_map.get("type") not in text_types:
                 return None
             text = part_map.get("text")
             if not isinstance(text, str):
@@ -70,40 +77,52 @@ def _content_text(content: object) -> str | None:
     return None
 
 
-def _positive_int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
-
-
-def _number(value: object) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+def chat_context(system: list[str], earlier: list[Any], settings: SemCacheSettings) -> list[Any]:
+    """The exact-match context of a conversation: system prompts and the turns before the question
+    (left out under ``context_policy: system_only``). Every format builds it through here."""
+    context: list[Any] = [["system", system]]
+    if settings.context_policy != "system_only":
+        context.append(["turns", earlier])
+    return context
 
 
 def _traits(body: Mapping[str, Any], earlier_turns: int, settings: SemCacheSettings) -> Traits:
     modalities = body.get("modalities")
     n = body.get("n")
-    temperature = body.get("temperature")
-    names = dict.fromkeys([*_SAMPLING, *settings.sampling_envelope.forbidden])
-    sampling = {name: _number(body.get(name)) for name in names}
     return Traits(
         choices=n if isinstance(n, int) and not isinstance(n, bool) else 1,
         logprobs=bool(body.get("logprobs") or body.get("top_logprobs")),
         audio_output=bool(body.get("audio"))
         or (isinstance(modalities, list) and any(m != "text" for m in modalities)),
         offers_tools=any(body.get(p) for p in ("tools", "functions")),
-        temperature=float(temperature)
-        if isinstance(temperature, (int, float)) and not isinstance(temperature, bool)
-        else None,
+        temperature=number(body.get("temperature")),
         earlier_turns=earlier_turns,
-        sampling={name: value for name, value in sampling.items() if value is not None},
+        sampling=sampling_of(body, settings),
         mock_response=body.get("mock_response") is not None,
     )
 
 
-def _scoped_params(body: Mapping[str, Any], settings: SemCacheSettings) -> dict[str, Any]:
-    names = list(settings.scoped_params)
-    if settings.temperature_policy == "scope":
-        names += ["temperature", "top_p"]
-    return {name: canonical(body[name]) for name in sorted(set(names)) if body.get(name) is not None}
+def chat_completion(answer: Answer, *, object_: str = "chat.completion") -> dict[str, Any]:
+    """A ``chat.completion`` built from an answer's neutral fields."""
+    prompt, completion = answer.prompt_tokens or 0, answer.completion_tokens or 0
+    return {
+        "id": f"chatcmpl-{answer.answer_id}",
+        "object": object_,
+        "created": created_of(answer),
+        "model": answer.model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": answer.text},
+                "finish_reason": "tool_calls" if answer.finish == "tool_calls" else "stop",
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+        },
+    }
 
 
 class ChatFormat:
@@ -115,6 +134,10 @@ class ChatFormat:
         """Characters of the messages' text."""
         messages = body.get("messages")
         return _size(messages) if isinstance(messages, list) else 0
+
+    def accepts(self, body: Mapping[str, Any]) -> bool:
+        """A body with ``messages``."""
+        return "messages" in body
 
     def parse(self, body: Mapping[str, Any], settings: SemCacheSettings) -> ParsedQuery | Skip:
         """Read a chat completions body. Never raises: anything unexpected is a :class:`Skip`."""
@@ -131,7 +154,7 @@ class ChatFormat:
             if message is None or not isinstance(message.get("role"), str):
                 return Skip("malformed_message")
             role = message["role"]
-            text = _content_text(message.get("content"))
+            text = text_of_parts(message.get("content"), _TEXT_PART_TYPES)
             if text is None:
                 return Skip("non_text_content")
             if role in _SYSTEM_ROLES:
@@ -151,17 +174,24 @@ class ChatFormat:
         if not query.strip():
             return Skip("empty_query")
         earlier = turns[:-1]
-        context: list[Any] = [["system", system]]
-        if settings.context_policy != "system_only":
-            context.append(["turns", earlier])
-        max_tokens = _positive_int(body.get("max_completion_tokens")) or _positive_int(body.get("max_tokens"))
+        max_tokens = positive_int(body.get("max_completion_tokens")) or positive_int(body.get("max_tokens"))
         return ParsedQuery(
             query=query,
             user_texts=tuple(user_texts),
-            context=tuple(context),
-            params=_scoped_params(body, settings),
+            context=tuple(chat_context(system, earlier, settings)),
+            params=scoped_params(body, settings),
             max_answer_tokens=max_tokens,
             traits=_traits(body, len(earlier), settings),
+        )
+
+    def recognises(self, response: Mapping[str, Any]) -> bool:
+        """A response whose first choice has a ``message``."""
+        choices = response.get("choices")
+        return (
+            isinstance(choices, list)
+            and bool(choices)
+            and isinstance(choices[0], Mapping)
+            and isinstance(choices[0].get("message"), Mapping)
         )
 
     def read_answer(self, response: object, settings: SemCacheSettings) -> Answer | Refusal:
@@ -191,17 +221,40 @@ class ChatFormat:
         if not text.strip() and not has_tool_calls:
             return Refusal("empty_answer")
         usage = completion.get("usage")
-        tokens = usage.get("completion_tokens") if isinstance(usage, Mapping) else None
+        usage = usage if isinstance(usage, Mapping) else {}
         native = json_text(completion)
+        finish: Finish = "tool_calls" if has_tool_calls else "stop"
         return Answer(
             text=text,
             model=str(completion.get("model") or ""),
-            completion_tokens=tokens if isinstance(tokens, int) else None,
+            completion_tokens=count(usage.get("completion_tokens")),
             native=native,
             answer_id=answer_id(text, native),
+            prompt_tokens=count(usage.get("prompt_tokens")),
+            finish=finish,
+            format=self.name,
         )
 
-    def render(self, stored: str) -> Mapping[str, Any]:
-        """The stored ``chat.completion`` as it was answered."""
-        rendered: Mapping[str, Any] = json.loads(stored)
-        return rendered
+    def render(self, answer: Answer) -> dict[str, Any]:
+        """The stored ``chat.completion`` as it was answered, or one built from the neutral fields."""
+        return native_of(answer, self.name) or chat_completion(answer)
+
+    def render_stream(self, answer: Answer) -> list[str]:
+        """``chat.completion.chunk`` events: the role, the text in pieces, the finish (with the usage),
+        then ``[DONE]``."""
+        completion = self.render(answer)
+        choice = completion["choices"][0]
+        head = {k: completion.get(k) for k in ("id", "created", "model")}
+
+        def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+            body = {**head, "object": "chat.completion.chunk"}
+            body["choices"] = [{"index": 0, "delta": delta, "finish_reason": finish}]
+            return sse_event({**body, **extra})
+
+        events = [chunk({"role": "assistant", "content": ""})]
+        events += [chunk({"content": piece}) for piece in pieces(answer.text)]
+        tool_calls = choice["message"].get("tool_calls")
+        if tool_calls:
+            events.append(chunk({"tool_calls": [{"index": i, **c} for i, c in enumerate(tool_calls)]}))
+        events.append(chunk({}, choice.get("finish_reason") or "stop", usage=completion.get("usage")))
+        return [*events, "data: [DONE]\n\n"]

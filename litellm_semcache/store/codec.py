@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import numpy as np
 from redis.typing import EncodableT, FieldT
 
+from ..types import Answer, Finish
 from .schema import Fields
 
 __all__ = [
@@ -37,6 +39,10 @@ ENTRY_FIELDS: tuple[str, ...] = (
     Fields.SCOPE,
     Fields.CREATED_AT,
     Fields.ADMISSION,
+    Fields.ANSWER_TEXT,
+    Fields.FINISH,
+    Fields.PROMPT_TOKENS,
+    Fields.FORMAT,
 )
 #: What the vector search returns per candidate.
 CANDIDATE_FIELDS: tuple[str, ...] = (
@@ -67,6 +73,38 @@ class StoredEntry:
     completion_tokens: int | None = None
     admission: str = ""
     """Fingerprint of the classifier and policy that admitted it ("" for entries stored before)."""
+    answer_text: str | None = None
+    """The answer's text, format-neutral; None on entries written before formats shared entries."""
+    finish: Finish | None = None
+    prompt_tokens: int | None = None
+    format: str | None = None
+    """The API format ``response`` is in; None means chat completions (older entries)."""
+
+    def answer(self) -> Answer | None:
+        """The stored answer, format-neutral; None for older entries (their ``response`` is a chat
+        completion, which the chat format reads)."""
+        if self.answer_text is None:
+            return None
+        return Answer(
+            text=self.answer_text,
+            model=self.model,
+            completion_tokens=self.completion_tokens,
+            native=self.response,
+            answer_id=self.answer_id,
+            prompt_tokens=self.prompt_tokens,
+            finish=self.finish or "stop",
+            format=self.format or "chat",
+            created_at=self.created_at,
+        )
+
+    @property
+    def usage_json(self) -> str:
+        """What a hit saved, for the pricer: the neutral token counts as a chat ``usage`` when the entry
+        has them, else the stored response (whose ``usage`` the pricer reads)."""
+        if self.answer_text is None:
+            return self.response
+        usage = {"prompt_tokens": self.prompt_tokens or 0, "completion_tokens": self.completion_tokens or 0}
+        return json.dumps({"usage": usage})
 
 
 @dataclass(frozen=True)
@@ -112,6 +150,12 @@ def encode_entry(
     }
     if entry.completion_tokens is not None:
         mapping[Fields.COMPLETION_TOKENS] = str(entry.completion_tokens)
+    if entry.answer_text is not None:
+        mapping[Fields.ANSWER_TEXT] = entry.answer_text
+        mapping[Fields.FINISH] = entry.finish or "stop"
+        mapping[Fields.FORMAT] = entry.format or "chat"
+    if entry.prompt_tokens is not None:
+        mapping[Fields.PROMPT_TOKENS] = str(entry.prompt_tokens)
     if vector is not None:
         mapping[Fields.EMBEDDING] = vector.astype(dtype).tobytes()
     return mapping
@@ -135,7 +179,18 @@ def decode_entry(entry_id: str, values: list[Any]) -> StoredEntry | None:
         created_at=float(text(record[Fields.CREATED_AT]) or 0.0),
         completion_tokens=optional_int(record[Fields.COMPLETION_TOKENS]),
         admission=text(record[Fields.ADMISSION]),
+        answer_text=text(record[Fields.ANSWER_TEXT]) if record.get(Fields.ANSWER_TEXT) is not None else None,
+        finish=_finish(record.get(Fields.FINISH)),
+        prompt_tokens=optional_int(record.get(Fields.PROMPT_TOKENS)),
+        format=text(record[Fields.FORMAT]) if record.get(Fields.FORMAT) is not None else None,
     )
+
+
+_FINISHES: dict[str, Finish] = {"stop": "stop", "stop_sequence": "stop_sequence", "tool_calls": "tool_calls"}
+
+
+def _finish(value: object) -> Finish | None:
+    return _FINISHES.get(text(value))
 
 
 def decode_candidate(entry_id: str, row: Mapping[str, Any]) -> Candidate:

@@ -38,7 +38,15 @@ from .codec import (
     encode_entry,
     text,
 )
-from .schema import Fields, compare_schemas, entry_prefix, health_key, index_schema, stats_key
+from .schema import (
+    Fields,
+    compare_schemas,
+    continuation_key,
+    entry_prefix,
+    health_key,
+    index_schema,
+    stats_key,
+)
 
 __all__ = ["RedisStore", "describe", "redis_errors"]
 
@@ -215,6 +223,20 @@ class RedisStore:
     def entry_id(self, key: str | bytes) -> str:
         """Entry id of a Redis key."""
         return text(key).rsplit(":", 1)[-1]
+
+    # --- continuations of Responses hits ---------------------------------------------------------------
+    async def put_continuation(self, response_id: str, record: str, ttl_seconds: int) -> None:
+        """Keep what a follow-up naming a cached response continues (see ``formats/responses.py``)."""
+        with redis_errors():
+            await self._state().client.set(
+                continuation_key(self.index_name, response_id), record, ex=max(1, ttl_seconds)
+            )
+
+    async def get_continuation(self, response_id: str) -> str | None:
+        """The record :meth:`put_continuation` kept, or None (unknown or expired)."""
+        with redis_errors():
+            value = await self._state().client.get(continuation_key(self.index_name, response_id))
+        return text(value) if value is not None else None
 
     # --- reads --------------------------------------------------------------------------------------
     async def get(self, entry_id: str) -> StoredEntry | None:

@@ -15,6 +15,7 @@ __all__ = [
     "HNSW_M",
     "Fields",
     "compare_schemas",
+    "continuation_key",
     "entry_prefix",
     "health_key",
     "index_schema",
@@ -28,7 +29,7 @@ class Fields:
     QUERY: Final = "query"
     """The user's question as asked (TEXT, searchable by the admin commands)."""
     RESPONSE: Final = "response"
-    """The full OpenAI-format completion as JSON (not indexed)."""
+    """The full response as its API returned it, JSON (not indexed); FORMAT names the API."""
     ANSWER_ID: Final = "answer_id"
     """Hash of the normalized answer text (not indexed): tells equal answers apart from different ones."""
     COMPLETION_TOKENS: Final = "completion_tokens"
@@ -47,6 +48,17 @@ class Fields:
     ADMISSION: Final = "admission"
     """Fingerprint of the cacheability classifier and policy that admitted the entry (not indexed): an
     exact repeat is served without embedding only under the same one."""
+    ANSWER_TEXT: Final = "answer_text"
+    """The answer's text, format-neutral (not indexed): with the fields below it renders the answer in
+    any API format. Absent on entries written before formats shared entries (their RESPONSE is a chat
+    completion)."""
+    FINISH: Final = "finish"
+    """How the answer ended, format-neutral (``stop``, ``stop_sequence``, ``tool_calls``; not indexed)."""
+    PROMPT_TOKENS: Final = "prompt_tokens"
+    """Prompt tokens of the request that was answered (not indexed): what a hit saves, with
+    COMPLETION_TOKENS."""
+    FORMAT: Final = "format"
+    """The API format RESPONSE is in (``chat``, ``anthropic_messages``, ``responses``, ...; not indexed)."""
     EMBEDDING: Final = "embedding"
     """The normalized query vector (VECTOR, HNSW, cosine). Absent on queries too long to embed."""
 
@@ -64,6 +76,12 @@ def stats_key(index_name: str) -> str:
 def health_key(index_name: str) -> str:
     """Hash of the problems each process reports (one field per process)."""
     return f"{index_name}:health"
+
+
+def continuation_key(index_name: str, response_id: str) -> str:
+    """What a follow-up to a Responses hit built from another API's answer continues (JSON, with a TTL):
+    ``<index_name>:continuation:<response id>``."""
+    return f"{index_name}:continuation:{response_id}"
 
 
 #: HNSW graph degree and build-time candidate list: fixed, they decide the index's shape and memory.

@@ -62,3 +62,44 @@ async def test_async_sdk_calls_hit_on_a_paraphrase(
     second = await _aask(upstream, "How many moons does Mars have in total?")
     assert upstream.calls == 1
     assert second.choices[0].message.content == first.choices[0].message.content
+
+
+async def test_sdk_messages_and_responses_calls_share_the_cache(
+    installed: SemanticCachePlugin, upstream: FakeUpstream
+) -> None:
+    """Without the proxy (no pre-call hook, no proxy metadata) every API still looks up and stores once,
+    and a hit comes back in the asking API's shape."""
+    import asyncio
+
+    from litellm.anthropic_interface import messages as anthropic_messages
+
+    first = await anthropic_messages.acreate(
+        model="anthropic/claude-3-5-haiku-20241022",
+        api_base=upstream.base_url,
+        api_key="sk-fake",
+        max_tokens=256,
+        messages=[{"role": "user", "content": "How many legs does a spider have?"}],
+        metadata={"user_id": "u1"},  # the API's own field: never written to by the cache
+    )
+    assert isinstance(first, dict) and upstream.stats()["anthropic"] == 1
+    for _ in range(50):
+        if await installed.backend.store.count() >= 1:
+            break
+        await asyncio.sleep(0.05)
+    response = await litellm.aresponses(
+        model="openai/gpt-4o-mini",
+        api_base=f"{upstream.base_url}/v1",
+        api_key="sk-fake",
+        input="How many legs do spiders have?",
+    )
+    assert upstream.calls == 1
+    assert response.output[0].content[0].text == first["content"][0]["text"]
+    again = await anthropic_messages.acreate(
+        model="anthropic/claude-3-5-haiku-20241022",
+        api_base=upstream.base_url,
+        api_key="sk-fake",
+        max_tokens=256,
+        messages=[{"role": "user", "content": "How many legs are on a spider?"}],
+    )
+    assert upstream.calls == 1 and isinstance(again, dict)
+    assert again["content"][0]["text"] == first["content"][0]["text"]

@@ -1,9 +1,31 @@
 """The LiteLLM cache backend: LiteLLM's ``BaseCache`` calls, translated to the pipeline's.
 
-LiteLLM calls ``async_get_cache`` before a completion and ``async_set_cache`` (as a background task)
-after one. Each request is prepared once (format, admission, scope): the pre-call hook or the lookup
-prepares it and leaves a random token in the request's metadata, and the store finds the same
-:class:`~litellm_semcache.pipeline.Prepared` by that token. Nothing here raises into LiteLLM.
+LiteLLM calls ``async_get_cache`` before a call and ``async_set_cache`` (as a background task) after
+one, for every call type the cache is installed for: chat and text completions, Anthropic
+``/v1/messages`` and OpenAI ``/v1/responses``. Each request is prepared once (format, admission,
+scope): the pre-call hook or the lookup prepares it and leaves a random token in the request's metadata,
+and the store finds the same request by that token. Nothing here raises into LiteLLM.
+
+**What LiteLLM does with a cached value, per API** (read from ``litellm/caching/caching_handler.py``,
+LiteLLM 1.108), and so what a hit is returned as:
+
+- chat completions: a ``chat.completion``; LiteLLM replays it as chunks for ``stream: true``;
+- Responses: a ``response``; LiteLLM replays it as the Responses event stream for ``stream: true``
+  (``CachedResponsesAPIStreamingIterator``);
+- Messages: a ``message`` is returned as is, also to ``stream: true`` requests: LiteLLM only replays a
+  stream when the value holds the stream's own events (``litellm_cached_anthropic_sse_events``, what it
+  stores for a streamed miss). So for a streamed Messages request the plugin renders the Messages event
+  stream itself (``message_start`` ... ``message_stop``) and returns it under that key;
+- text completions: a ``text_completion`` for plain requests; a streamed one is replayed from a
+  ``chat.completion`` (LiteLLM's replay reads ``message``, and stores a streamed miss as one too), so
+  that is what a streamed text completion hit gets.
+
+**Calls inside calls.** The proxy answers ``/v1/messages`` for an OpenAI model by calling the Responses
+API, and ``/v1/responses`` for an Anthropic model by calling chat completions; each inner call goes
+through the cache too, with the outer request's metadata. The request is served once: its first lookup
+decides (an inner call's prompt is another object: its lookup is left alone, so a miss is counted once
+and an inner hit never answers half a request), and the first complete answer stored for it, inner or
+outer, is its entry (the others are the same answer in another API's shape).
 """
 
 from __future__ import annotations
@@ -14,23 +36,27 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Coroutine, Mapping
-from dataclasses import replace
+from collections.abc import Coroutine, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from litellm.caching.base_cache import BaseCache
 
 from ...embedding import Embedder
-from ...formats import get_format
+from ...errors import SemCacheError
+from ...formats import Format, format_of_response, get_format, stored_answer
+from ...formats.base import as_mapping, json_text
+from ...formats.responses import CACHED_RESPONSE_PREFIX
 from ...pipeline import Pipeline, Prepared
 from ...settings import SemCacheSettings
 from ...store import RedisStore
-from ...types import Outcome
+from ...types import Answer, Outcome, Refusal
+from .continuations import hit_record
 from .controls import controls_of
 from .pricing import litellm_pricer
-from .requests import CALL_TYPE_FORMATS, identity_of
+from .requests import format_name_of, identity_of, metadata_holder, prompt_of
 
-__all__ = ["PREPARED_KEY", "STATUS_KEY", "SemanticCacheBackend", "status_of"]
+__all__ = ["PREPARED_KEY", "STATUS_KEY", "SemanticCacheBackend", "cached_payload", "status_of"]
 
 logger = logging.getLogger("litellm_semcache")
 
@@ -40,6 +66,8 @@ _T = TypeVar("_T")
 STATUS_KEY = "semcache"
 #: Request-metadata key holding the token of the request's prepared form (never its content).
 PREPARED_KEY = "semcache_prepared"
+#: Where LiteLLM keeps a Messages stream's events in a cached value (``litellm.types.caching``).
+STREAM_EVENTS_KEY = "litellm_cached_anthropic_sse_events"
 
 _PREPARED_MAX = 10_000
 _INLINE_PREPARE_CHARS = 20_000
@@ -65,18 +93,30 @@ def cached_payload(value: object) -> object:
     return value
 
 
-class _PreparedRequests:
-    """Prepared requests by token, bounded in size and age (a request that never stores is forgotten)."""
+@dataclass
+class _Tracked:
+    """A request as the backend knows it between its lookup and its store."""
+
+    prepared: Prepared | Outcome | None
+    """None once stored: the request's text is not kept longer than needed (prepared again if asked)."""
+    format_name: str
+    looked_up: int | None = None
+    """``id()`` of the prompt object the request was looked up with (see "calls inside calls")."""
+    stored: bool = False
+
+
+class _TrackedRequests:
+    """Requests by token, bounded in size and age (a request that never stores is forgotten)."""
 
     def __init__(self) -> None:
-        self._items: OrderedDict[str, tuple[float, Prepared | Outcome]] = OrderedDict()
+        self._items: OrderedDict[str, tuple[float, _Tracked]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def put(self, prepared: Prepared | Outcome) -> str:
+    def put(self, tracked: _Tracked) -> str:
         token = secrets.token_hex(16)
         now = time.monotonic()
         with self._lock:
-            self._items[token] = (now, prepared)
+            self._items[token] = (now, tracked)
             while self._items and (
                 len(self._items) > _PREPARED_MAX
                 or now - next(iter(self._items.values()))[0] > _PREPARED_TTL_SECONDS
@@ -84,7 +124,7 @@ class _PreparedRequests:
                 self._items.popitem(last=False)
         return token
 
-    def get(self, token: object) -> Prepared | Outcome | None:
+    def get(self, token: object) -> _Tracked | None:
         if not isinstance(token, str):
             return None
         with self._lock:
@@ -116,51 +156,82 @@ class SemanticCacheBackend(BaseCache):
         self.embedder = self.pipeline.embedder
         self.store = self.pipeline.entries
         self.metrics = self.pipeline.metrics
-        self._prepared = _PreparedRequests()
+        self._tracked = _TrackedRequests()
         self._sync_loop: asyncio.AbstractEventLoop | None = None
         self._sync_lock = threading.Lock()
 
     # --- shared steps -----------------------------------------------------------------------------------
-    def prepare(self, kwargs: Mapping[str, Any], call_type: str = "completion") -> Prepared | Outcome:
-        """The request's prepared form: computed on first use, then found by the token in its metadata."""
-        metadata = kwargs.get("metadata")
-        if isinstance(metadata, dict):
-            known = self._prepared.get(metadata.get(PREPARED_KEY))
-            if known is not None:
-                return known
-        prepared = self.pipeline.prepare(
-            get_format(CALL_TYPE_FORMATS.get(call_type, "chat")),
-            kwargs,
-            identity=identity_of(kwargs),
-            controls=controls_of(kwargs),
-            model=str(kwargs.get("model") or ""),
-            provider=kwargs.get("custom_llm_provider"),
-        )
-        if isinstance(metadata, dict):
-            metadata[PREPARED_KEY] = self._prepared.put(prepared)
-        return prepared
+    def track(self, kwargs: Mapping[str, Any], call_type: str | None = None) -> _Tracked:
+        """The request as the backend knows it: prepared on first use, then found by the token in its
+        metadata. ``call_type`` (from the proxy's hook) names its API; without it, LiteLLM's logging
+        object or the body's shape does."""
+        holder = metadata_holder(kwargs)
+        known = self._tracked.get(holder.get(PREPARED_KEY)) if holder is not None else None
+        if known is not None and known.prepared is not None:
+            return known
+        name = known.format_name if known is not None else format_name_of(kwargs, call_type)
+        prepared: Prepared | Outcome
+        if name is None:
+            prepared = Outcome("skipped", "no_messages")
+        else:
+            prepared = self.pipeline.prepare(
+                get_format(name),
+                kwargs,
+                identity=identity_of(kwargs),
+                controls=controls_of(kwargs),
+                model=str(kwargs.get("model") or ""),
+                provider=kwargs.get("custom_llm_provider"),
+            )
+        if known is not None:  # stored already, asked again: prepared again, still stored
+            known.prepared = prepared
+            return known
+        tracked = _Tracked(prepared, name or "chat")
+        if holder is not None:
+            holder[PREPARED_KEY] = self._tracked.put(tracked)
+        return tracked
 
-    async def aprepare(self, kwargs: Mapping[str, Any], call_type: str = "completion") -> Prepared | Outcome:
-        """:meth:`prepare`, in a worker thread when the request is large (the never-cache patterns on a
+    async def atrack(self, kwargs: Mapping[str, Any], call_type: str | None = None) -> _Tracked:
+        """:meth:`track`, in a worker thread when the request is large (the never-cache patterns on a
         megabyte prompt take seconds: the event loop, and every other request, must not wait for them)."""
-        format_ = get_format(CALL_TYPE_FORMATS.get(call_type, "chat"))
-        if format_.size(kwargs) > _INLINE_PREPARE_CHARS:
-            return await asyncio.to_thread(self.prepare, kwargs, call_type)
-        return self.prepare(kwargs, call_type)
+        name = format_name_of(kwargs, call_type)
+        if name is not None and get_format(name).size(kwargs) > _INLINE_PREPARE_CHARS:
+            return await asyncio.to_thread(self.track, kwargs, call_type)
+        return self.track(kwargs, call_type)
+
+    def prepare(self, kwargs: Mapping[str, Any], call_type: str | None = None) -> Prepared | Outcome:
+        """The request's prepared form (see :meth:`track`)."""
+        return _prepared_of(self.track(kwargs, call_type))
+
+    async def aprepare(self, kwargs: Mapping[str, Any], call_type: str | None = None) -> Prepared | Outcome:
+        """:meth:`prepare`, off the event loop for large requests."""
+        return _prepared_of(await self.atrack(kwargs, call_type))
 
     def forget(self, kwargs: Mapping[str, Any]) -> None:
-        """Drop a request's prepared form (after its store)."""
-        metadata = kwargs.get("metadata")
-        if isinstance(metadata, dict):
-            self._prepared.discard(metadata.get(PREPARED_KEY))
+        """Drop a request's prepared form."""
+        holder = metadata_holder(kwargs)
+        if holder is not None:
+            self._tracked.discard(holder.get(PREPARED_KEY))
 
     def record(self, found: Outcome, kwargs: Mapping[str, Any]) -> None:
         """Count an outcome and leave it in the request's metadata for the response headers."""
-        metadata = kwargs.get("metadata")
-        if isinstance(metadata, dict):
-            metadata[STATUS_KEY] = status_of(found)
+        holder = metadata_holder(kwargs)
+        if holder is not None:
+            holder[STATUS_KEY] = status_of(found)
         prepared = self.prepare(kwargs)
         self.pipeline.record(found, prepared.request if isinstance(prepared, Prepared) else None)
+
+    def is_text_completion_hit(self, kwargs: Mapping[str, Any]) -> bool:
+        """Whether a request is a text completion this cache answered (see the streaming hook)."""
+        holder = metadata_holder(kwargs)
+        if holder is None:
+            return False
+        status, tracked = holder.get(STATUS_KEY), self._tracked.get(holder.get(PREPARED_KEY))
+        return (
+            isinstance(status, dict)
+            and status.get("status") == "hit"
+            and tracked is not None
+            and tracked.format_name == "text_completion"
+        )
 
     # --- lookup -------------------------------------------------------------------------------------------
     async def lookup(self, kwargs: Mapping[str, Any]) -> Outcome:
@@ -169,36 +240,85 @@ class SemanticCacheBackend(BaseCache):
         prepared = await self.aprepare(kwargs)
         prepare_ms = (time.perf_counter() - started) * 1000.0
         found = await self.pipeline.lookup(prepared)
-        metadata = kwargs.get("metadata")
-        if isinstance(metadata, dict):
-            metadata[STATUS_KEY] = status_of(found)
+        holder = metadata_holder(kwargs)
+        if holder is not None:
+            holder[STATUS_KEY] = status_of(found)
         if found.timings:
             found = replace(found, timings={"prepare": prepare_ms, **found.timings})
         return found
 
+    def _inner_call(self, tracked: _Tracked, kwargs: Mapping[str, Any]) -> bool:
+        """Whether this lookup is a call LiteLLM makes inside the request (another prompt object than the
+        one the request was looked up with); the first lookup marks the request's own."""
+        prompt = id(prompt_of(kwargs))
+        if tracked.looked_up is None:
+            tracked.looked_up = prompt
+            return False
+        return tracked.looked_up != prompt
+
     async def async_get_cache(self, key: str, **kwargs: Any) -> Any:
-        """LiteLLM's read: the stored completion in LiteLLM's cache format, or None."""
+        """LiteLLM's read: the stored answer in the request's API format, in LiteLLM's cache format
+        (``{"timestamp", "response"}``), or None."""
+        tracked = await self.atrack(kwargs)
+        if self._inner_call(tracked, kwargs):
+            return None
         found = await self.lookup(kwargs)
         logger.debug(
             "litellm-semcache: %s (%s, similarity %.3f)", found.status, found.reason_text, found.similarity
         )
         if found.entry is None:
             return None
-        metadata = kwargs.get("metadata")
-        if isinstance(metadata, dict):
-            metadata["semantic-similarity"] = round(found.similarity, 4)
-        return {"timestamp": found.entry.created_at, "response": found.entry.response}
+        answer = stored_answer(found.entry, self.settings)
+        if answer is None:
+            return None
+        format_ = get_format(tracked.format_name)
+        if answer.finish == "tool_calls" and answer.format != format_.name:
+            return None  # tool calls only replay in their own API (their tools are in the scope anyway)
+        holder = metadata_holder(kwargs)
+        if holder is not None:
+            holder["semantic-similarity"] = round(found.similarity, 4)
+        response = _for_litellm(format_, answer, stream=kwargs.get("stream") is True)
+        if format_.name == "responses" and answer.format != format_.name:
+            tenant = tracked.prepared.scope.tenant if isinstance(tracked.prepared, Prepared) else ""
+            response = await self._continuable(response, hit_record(kwargs, answer.text, tenant))
+        return {"timestamp": found.entry.created_at, "response": json_text(response)}
+
+    async def _continuable(self, response: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
+        """A Responses hit built from another API's answer, with an id of the cache's own and a record
+        of what a follow-up naming it continues (the provider never saw it; see ``continuations.py``)."""
+        response_id = CACHED_RESPONSE_PREFIX + secrets.token_hex(16)
+        ttl = min(self.settings.ttl_seconds, self.settings.max_ttl_seconds)
+        try:
+            await self.store.put_continuation(response_id, json_text(record), ttl)
+        except (SemCacheError, asyncio.TimeoutError):  # the hit is still served; a follow-up gets a 400
+            self.pipeline.warnings.warn(
+                "continuation", "litellm-semcache: could not record a Responses hit for its follow-ups"
+            )
+        return {**response, "id": response_id}
+
+    async def continuation(self, response_id: str) -> dict[str, Any] | None:
+        """What a follow-up naming a cached response continues; None when unknown or expired.
+
+        Raises:
+            BackendUnavailable: Redis did not answer.
+        """
+        record = as_mapping(await self.store.get_continuation(response_id))
+        return dict(record) if record is not None else None
 
     # --- store --------------------------------------------------------------------------------------------
     async def store_answer(self, value: Any, kwargs: Mapping[str, Any]) -> str | None:
         """Store a completed answer for a request; returns the entry id, or None when not stored."""
-        prepared = await self.aprepare(kwargs)
-        self.forget(kwargs)
-        if not isinstance(prepared, Prepared):
+        tracked = await self.atrack(kwargs)
+        prepared = tracked.prepared
+        if tracked.stored or not isinstance(prepared, Prepared):
             return None
-        format_ = get_format(CALL_TYPE_FORMATS["completion"])
-        answer = format_.read_answer(cached_payload(value), self.settings)
-        return await self.pipeline.store(prepared, answer)
+        read = _read_answer(cached_payload(value), self.settings)
+        if read is None:
+            logger.debug("litellm-semcache: not storing a response of unknown shape")
+            return None
+        # The first answer of a request is its entry ("calls inside calls"); its text is let go.
+        tracked.stored, tracked.prepared = True, None
+        return await self.pipeline.store(prepared, read)
 
     async def async_set_cache(self, key: str, value: Any, **kwargs: Any) -> None:
         """LiteLLM's write (already off the response path, in a background task)."""
@@ -243,3 +363,33 @@ class SemanticCacheBackend(BaseCache):
         except Exception as exc:
             return {"status": "failed", "message": "litellm-semcache cannot reach Redis", "error": str(exc)}
         return {"status": "success", "message": "litellm-semcache is connected"}
+
+
+def _prepared_of(tracked: _Tracked) -> Prepared | Outcome:
+    # track() prepares any request whose prepared form was let go, so this always holds one.
+    return tracked.prepared if tracked.prepared is not None else Outcome("skipped", "no_messages")
+
+
+def _for_litellm(format_: Format, answer: Answer, *, stream: bool) -> Mapping[str, Any]:
+    """A hit in the shape LiteLLM's cache machinery turns into the API's response (see the module
+    docstring): the format's own response, except for the two streams LiteLLM cannot replay from it."""
+    if stream and format_.name == "anthropic_messages":
+        return {STREAM_EVENTS_KEY: format_.render_stream(answer)}
+    if stream and format_.name == "text_completion":
+        return get_format("chat").render(answer)
+    return format_.render(answer)
+
+
+def _read_answer(payload: object, settings: SemCacheSettings) -> Answer | Refusal | None:
+    """What LiteLLM hands the cache to store, read by the format whose answer it is (a call inside a call
+    answers in the inner API's shape); None when no format knows the shape."""
+    body = as_mapping(payload)
+    if body is None:
+        return None
+    events = body.get(STREAM_EVENTS_KEY)
+    if isinstance(events, Sequence) and not isinstance(events, (str, bytes)):
+        return get_format("anthropic_messages").read_answer(
+            [e.decode("utf-8", "replace") if isinstance(e, bytes) else e for e in events], settings
+        )
+    format_ = format_of_response(body)
+    return format_.read_answer(body, settings) if format_ is not None else None

@@ -1,8 +1,10 @@
 """Everything this package knows about LiteLLM's request kwargs: call types, metadata keys, identity.
 
-LiteLLM hands the cache the completion kwargs; the proxy puts who asks into their metadata
-(``user_api_key_team_id``, ``user_api_key_hash``, ``user_api_key_end_user_id``, ``model_group``), under
-``metadata`` or ``litellm_metadata`` depending on the route and version.
+LiteLLM hands the cache the request kwargs; the proxy puts who asks into their metadata
+(``user_api_key_team_id``, ``user_api_key_hash``, ``user_api_key_end_user_id``, ``model_group``). On
+chat and text completions that is ``metadata``; on ``/v1/messages`` and ``/v1/responses``, where
+``metadata`` is a field of the API itself (sent on to the provider, chosen by the client), the proxy
+uses ``litellm_metadata`` instead.
 """
 
 from __future__ import annotations
@@ -10,23 +12,96 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ...formats import get_format
 from ...types import Identity
 
-__all__ = ["CALL_TYPE_FORMATS", "SUPPORTED_CALL_TYPES", "identity_of", "request_metadata"]
+__all__ = [
+    "CALL_TYPE_FORMATS",
+    "SUPPORTED_CALL_TYPES",
+    "call_type_of",
+    "format_name_of",
+    "identity_of",
+    "metadata_holder",
+    "prompt_of",
+    "request_metadata",
+]
 
 #: LiteLLM call types the cache serves, and the API format of each.
-CALL_TYPE_FORMATS: dict[str, str] = {"acompletion": "chat", "completion": "chat"}
-#: What LiteLLM's cache is told to handle (embeddings, audio, Responses and Anthropic calls are not).
+CALL_TYPE_FORMATS: dict[str, str] = {
+    "completion": "chat",
+    "acompletion": "chat",
+    "text_completion": "text_completion",
+    "atext_completion": "text_completion",
+    "anthropic_messages": "anthropic_messages",
+    "aanthropic_messages": "anthropic_messages",
+    "responses": "responses",
+    "aresponses": "responses",
+}
+#: What LiteLLM's cache is told to handle (embeddings, audio, rerank and the rest are not).
 SUPPORTED_CALL_TYPES = list(CALL_TYPE_FORMATS)
+#: Call types whose API has a ``metadata`` field of its own.
+_API_METADATA_CALL_TYPES = frozenset({"anthropic_messages", "aanthropic_messages", "responses", "aresponses"})
+#: The formats a body is recognised as when its call type is unknown, in order.
+_BY_BODY = ("responses", "text_completion", "chat")
+_PROMPT_FIELDS = ("messages", "input", "prompt")
+
+
+def call_type_of(kwargs: Mapping[str, Any]) -> str | None:
+    """The call type LiteLLM's logging object records for the request (on lookups; streamed stores run
+    without it). For a call LiteLLM makes inside another (``/v1/messages`` translated to the Responses
+    API) it is the outer call's."""
+    call_type = getattr(kwargs.get("litellm_logging_obj"), "call_type", None)
+    call_type = getattr(call_type, "value", call_type)  # an enum member or its value
+    return call_type if isinstance(call_type, str) else None
+
+
+def format_name_of(kwargs: Mapping[str, Any], call_type: str | None = None) -> str | None:
+    """The API format of a request: its call type's when the body has that API's shape, else the one
+    its body has (``input``: Responses, ``prompt``: text completions, ``messages``: chat)."""
+    name = CALL_TYPE_FORMATS.get(call_type or call_type_of(kwargs) or "")
+    if name is not None and get_format(name).accepts(kwargs):
+        return name
+    return next((n for n in _BY_BODY if get_format(n).accepts(kwargs)), None)
+
+
+def metadata_holder(kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The request-metadata dict this plugin may read its state from and write it to: the proxy's
+    ``litellm_metadata`` when there is one, else ``metadata``, unless that is the API's own field
+    (Messages, Responses), which goes to the provider and must never carry the plugin's keys."""
+    holder = kwargs.get("litellm_metadata")
+    if isinstance(holder, dict):
+        return holder
+    holder = kwargs.get("metadata")
+    if isinstance(holder, dict) and call_type_of(kwargs) not in _API_METADATA_CALL_TYPES:
+        return holder
+    return None
+
+
+def prompt_of(kwargs: Mapping[str, Any]) -> object:
+    """The request's prompt field (``messages``, ``input`` or ``prompt``) as the very object sent."""
+    return next((kwargs[f] for f in _PROMPT_FIELDS if f in kwargs), None)
 
 
 def request_metadata(kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    """The proxy's request metadata, wherever this LiteLLM version put it."""
+    """The proxy's request metadata, wherever this LiteLLM version put it.
+
+    When the request has ``litellm_metadata``, its ``metadata`` is the API's own field, filled in by the
+    client: it is never read here, or a client could claim another team's identity through it.
+    """
     merged: dict[str, Any] = {}
-    litellm_params = kwargs.get("litellm_params")
-    sources = [kwargs.get("metadata"), kwargs.get("litellm_metadata")]
-    if isinstance(litellm_params, Mapping):
-        sources += [litellm_params.get("metadata"), litellm_params.get("litellm_metadata")]
+    raw_params = kwargs.get("litellm_params")
+    litellm_params: Mapping[str, Any] = raw_params if isinstance(raw_params, Mapping) else {}
+    api_metadata = (
+        isinstance(kwargs.get("litellm_metadata"), dict)
+        or isinstance(litellm_params.get("litellm_metadata"), dict)
+        or call_type_of(kwargs) in _API_METADATA_CALL_TYPES
+    )
+    sources = [
+        None if api_metadata else kwargs.get("metadata"),
+        kwargs.get("litellm_metadata"),
+        None if api_metadata else litellm_params.get("metadata"),
+        litellm_params.get("litellm_metadata"),
+    ]
     for source in reversed(sources):
         if isinstance(source, Mapping):
             merged.update({k: v for k, v in source.items() if v is not None})
