@@ -22,10 +22,9 @@ from ..settings import SemCacheSettings
 from ..text import exact_text
 from ..types import Answer, Finish, ParsedQuery, Refusal, Skip, Traits
 from .base import (
-    answer_id,
+    answer_of,
     as_mapping,
     count,
-    json_text,
     native_of,
     number,
     pieces,
@@ -211,17 +210,14 @@ class AnthropicMessagesFormat:
             prompt += sum(
                 count(usage.get(k)) or 0 for k in ("cache_creation_input_tokens", "cache_read_input_tokens")
             )
-        native = json_text(message)
         neutral_finish: Finish = "stop_sequence" if finish == "stop_sequence" else "stop"
-        return Answer(
-            text=text,
-            model=str(message.get("model") or ""),
-            completion_tokens=count(usage.get("output_tokens")),
-            native=native,
-            answer_id=answer_id(text, native),
+        return answer_of(
+            message,
+            text,
+            self.name,
+            usage_keys=("input_tokens", "output_tokens"),
             prompt_tokens=prompt,
             finish=neutral_finish,
-            format=self.name,
         )
 
     def render(self, answer: Answer) -> dict[str, Any]:

@@ -21,9 +21,10 @@ from typing import Any, Protocol
 
 from ..settings import SemCacheSettings
 from ..text import canonical, normalize_text
-from ..types import Answer, ParsedQuery, Refusal, Skip
+from ..types import Answer, Finish, ParsedQuery, Refusal, Skip
 
 __all__ = [
+    "answer_of",
     "SAMPLING",
     "Format",
     "answer_id",
@@ -113,6 +114,32 @@ def answer_id(text: str, fallback: str) -> str:
     """Equal answers (after normalization) have equal ids; ``fallback`` identifies answers with no text."""
     material = normalize_text(text) if text else fallback
     return hashlib.sha256(material.encode("utf-8")).hexdigest()[:16]
+
+
+def answer_of(
+    response: Mapping[str, Any],
+    text: str,
+    format_name: str,
+    *,
+    usage_keys: tuple[str, str],
+    prompt_tokens: int | None = None,
+    finish: Finish = "stop",
+) -> Answer:
+    """A complete answer read from an API's response: its text, model, token counts (``usage_keys``:
+    the prompt and completion keys of the API's ``usage``) and the response itself as JSON."""
+    raw_usage = response.get("usage")
+    usage: Mapping[str, Any] = raw_usage if isinstance(raw_usage, Mapping) else {}
+    native = json_text(response)
+    return Answer(
+        text=text,
+        model=str(response.get("model") or ""),
+        completion_tokens=count(usage.get(usage_keys[1])),
+        native=native,
+        answer_id=answer_id(text, native),
+        prompt_tokens=prompt_tokens if prompt_tokens is not None else count(usage.get(usage_keys[0])),
+        finish=finish,
+        format=format_name,
+    )
 
 
 def positive_int(value: object) -> int | None:

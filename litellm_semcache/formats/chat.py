@@ -19,11 +19,9 @@ from ..settings import SemCacheSettings
 from ..text import canonical, exact_text
 from ..types import Answer, Finish, ParsedQuery, Refusal, Skip, Traits
 from .base import (
-    answer_id,
+    answer_of,
     as_mapping,
-    count,
     created_of,
-    json_text,
     native_of,
     number,
     pieces,
@@ -220,19 +218,9 @@ class ChatFormat:
         text = content if isinstance(content, str) else ""
         if not text.strip() and not has_tool_calls:
             return Refusal("empty_answer")
-        usage = completion.get("usage")
-        usage = usage if isinstance(usage, Mapping) else {}
-        native = json_text(completion)
         finish: Finish = "tool_calls" if has_tool_calls else "stop"
-        return Answer(
-            text=text,
-            model=str(completion.get("model") or ""),
-            completion_tokens=count(usage.get("completion_tokens")),
-            native=native,
-            answer_id=answer_id(text, native),
-            prompt_tokens=count(usage.get("prompt_tokens")),
-            finish=finish,
-            format=self.name,
+        return answer_of(
+            completion, text, self.name, usage_keys=("prompt_tokens", "completion_tokens"), finish=finish
         )
 
     def render(self, answer: Answer) -> dict[str, Any]:

@@ -32,11 +32,9 @@ from ..settings import SemCacheSettings
 from ..text import canonical, exact_text
 from ..types import Answer, ParsedQuery, Refusal, Skip, Traits
 from .base import (
-    answer_id,
+    answer_of,
     as_mapping,
-    count,
     created_of,
-    json_text,
     native_of,
     number,
     pieces,
@@ -284,18 +282,7 @@ class ResponsesFormat:
         text = "".join(str(p.get("text") or "") for p in parts)
         if not text.strip():
             return Refusal("empty_answer")
-        raw_usage = body.get("usage")
-        usage: Mapping[str, Any] = raw_usage if isinstance(raw_usage, Mapping) else {}
-        native = json_text(body)
-        return Answer(
-            text=text,
-            model=str(body.get("model") or ""),
-            completion_tokens=count(usage.get("output_tokens")),
-            native=native,
-            answer_id=answer_id(text, native),
-            prompt_tokens=count(usage.get("input_tokens")),
-            format=self.name,
-        )
+        return answer_of(body, text, self.name, usage_keys=("input_tokens", "output_tokens"))
 
     def render(self, answer: Answer) -> dict[str, Any]:
         """The stored ``response`` as it was answered, or one built from the neutral fields."""

@@ -17,11 +17,9 @@ from typing import Any
 from ..settings import SemCacheSettings
 from ..types import Answer, ParsedQuery, Refusal, Skip, Traits
 from .base import (
-    answer_id,
+    answer_of,
     as_mapping,
-    count,
     created_of,
-    json_text,
     native_of,
     number,
     pieces,
@@ -146,18 +144,7 @@ class TextCompletionFormat:
         text = raw_text if isinstance(raw_text, str) else ""
         if not text.strip():
             return Refusal("empty_answer")
-        raw_usage = completion.get("usage")
-        usage: Mapping[str, Any] = raw_usage if isinstance(raw_usage, Mapping) else {}
-        native = json_text(completion)
-        return Answer(
-            text=text,
-            model=str(completion.get("model") or ""),
-            completion_tokens=count(usage.get("completion_tokens")),
-            native=native,
-            answer_id=answer_id(text, native),
-            prompt_tokens=count(usage.get("prompt_tokens")),
-            format=self.name,
-        )
+        return answer_of(completion, text, self.name, usage_keys=("prompt_tokens", "completion_tokens"))
 
     def render(self, answer: Answer) -> dict[str, Any]:
         """The stored ``text_completion`` as it was answered, or one built from the neutral fields."""
