@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from .errors import ConfigError
+from .policies import Policy, check_policies
 
 __all__ = [
     "DEFAULT_FORBIDDEN_SAMPLING",
@@ -352,6 +353,20 @@ class SemCacheSettings(BaseSettings):
         description="Questions whose non-word payloads differ (numbers, operators, identifiers, code, "
         "sequences, quoted text) never match by meaning.",
     )
+
+    # --- per use case --------------------------------------------------------------------------------------
+    policies: list[Policy] = Field(
+        default_factory=list,
+        description="Per-use-case settings (mode, target precision, TTLs, isolation, classes kept out), "
+        "each matching requests by model group, team, key alias, namespace or a `semcache_policy` tag in "
+        "the key's or team's metadata; the first that matches wins, unmatched requests use this block.",
+    )
+
+    @field_validator("policies")
+    @classmethod
+    def _policies_coherent(cls, policies: list[Policy]) -> list[Policy]:
+        check_policies(policies)
+        return policies
 
     @field_validator("never_cache_patterns", "extra_never_cache_patterns", "always_cache_patterns")
     @classmethod
