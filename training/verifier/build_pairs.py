@@ -19,7 +19,15 @@ Every row carries a ``source`` column naming where it came from:
                        opposite -> 0; ``negation`` a negation added -> 0; ``polite`` a politeness wrapper
                        -> 1; ``styled_para`` the same instruction on both sides of a Quora duplicate -> 1;
                        ``surface`` case/punctuation changed -> 1
+``syn:identical``      (stage 3) a question and itself -> 1
+``syn:contraction``    (stage 3) "what is" <-> "what's", "do not" <-> "don't", ... toggled -> 1
+``syn:edit_contract``  (stage 3) a minimal meaning edit (number, entity, antonym, negation) on one side and a
+                       contraction or surface change on the other -> 0
 =====================  =====================================================================================
+
+Stage 3 exists because stage 2 saw ~2,300 minimal-edit negatives for 140 surface positives and learned
+that near-identical means "trap": a question scored 0.64-0.76 against itself, "What's a cat?" against
+"What is a cat?" 0.83. It replays stage 2 and adds surface positives next to fresh minimal-edit negatives.
 
 Same-intent positives whose digits differ ("timer for 5 minutes" / "for 10 minutes") are dropped: the
 verifier must not learn that numbers do not matter. Validation pairs: the Quora hold-out, hard pairs
@@ -440,8 +448,17 @@ def main() -> None:
         action="store_true",
         help="write work/train_pairs_v2.csv + work/val_pairs_v2.csv instead: version 2's one pass (README)",
     )
+    parser.add_argument(
+        "--stage3",
+        action="store_true",
+        help="write work/train_pairs_stage3.csv instead: surface positives against minimal edits (README)",
+    )
+    parser.add_argument("--replay", type=int, default=14000, help="stage 3: stage-2 pairs replayed")
     args = parser.parse_args()
     rng = random.Random(SEED)
+    if args.stage3:
+        stage3(rng, args.replay)
+        return
     if args.stage2:
         stage2(rng)
         return
@@ -606,6 +623,102 @@ def build_v2(rng: random.Random) -> None:
         print(f"{name}: {len(rows)} pairs, {sum(p.same for p in rows)} positive")
         for (source, same), count in sorted(counts.items()):
             print(f"  {source:18s} same={same} {count}")
+
+
+CONTRACTIONS = [
+    ("what is", "what's"),
+    ("who is", "who's"),
+    ("where is", "where's"),
+    ("how is", "how's"),
+    ("when is", "when's"),
+    ("it is", "it's"),
+    ("that is", "that's"),
+    ("there is", "there's"),
+    ("do not", "don't"),
+    ("does not", "doesn't"),
+    ("did not", "didn't"),
+    ("is not", "isn't"),
+    ("are not", "aren't"),
+    ("cannot", "can't"),
+    ("i am", "i'm"),
+    ("i have", "i've"),
+    ("you are", "you're"),
+]
+
+
+def _contract(q: str, rng: random.Random) -> str | None:
+    """Toggle one contraction (either direction), keeping a leading capital."""
+    options = []
+    for long, short in CONTRACTIONS:
+        for src, dst in ((long, short), (short, long)):
+            for m in re.finditer(rf"\b{re.escape(src)}\b", q, flags=re.IGNORECASE):
+                options.append((m.start(), m.end(), dst))
+    if not options:
+        return None
+    start, end, dst = rng.choice(options)
+    if q[start:start + 1].isupper():
+        dst = dst[:1].upper() + dst[1:]
+    return q[:start] + dst + q[end:]
+
+
+def _surface(q: str, rng: random.Random) -> str | None:
+    kinds = [
+        lambda s: re.sub(r"[?.]+$", "", s),
+        lambda s: s.lower(),
+        lambda s: re.sub(r"[?.]+$", "", s).lower(),
+        lambda s: s if s.endswith("?") else s + "?",
+        lambda s: "  ".join(s.split(" ")),
+        lambda s: s[:1].lower() + s[1:],
+        lambda s: re.sub(r"[?.]*$", "", s) + " please?" if s.endswith("?") else None,
+    ]
+    variant = rng.choice(kinds)(q)
+    return variant if variant and variant != q else None
+
+
+def stage3(rng: random.Random, replay: int) -> None:
+    """Third pass: surface positives (identical, contractions, case/punctuation) against the minimal edits."""
+    rng.seed(SEED + 3)
+    qqp_train, _, _ = qqp_split()
+    fill, _, _, _ = banking77()
+    clinc, hwu = clinc150("train"), hwu64()
+    questions = sorted({p.a for p in qqp_train} | {p.b for p in qqp_train})
+    questions = [q for q in questions if 15 <= len(q) <= 150]
+    pool = rng.sample(questions, 20000) + fill.texts + clinc.texts + hwu.texts
+    train = rng.sample(read_pairs(WORK / "train_pairs_stage2.csv"), replay)
+    for q in rng.sample(pool, 900):
+        train.append(Pair(q, q, 1, "syn:identical"))
+    contractible = [q for q in pool if _contract(q, rng)]
+    for q in rng.sample(contractible, min(1600, len(contractible))):
+        train.append(Pair(q, _contract(q, rng) or q, 1, "syn:contraction"))
+    for q in rng.sample(pool, 1800):
+        variant = _surface(q, rng)
+        if variant:
+            train.append(Pair(q, variant, 1, "syn:surface"))
+    for q in rng.sample(pool, 500):
+        train.append(Pair(rng.choice(POLITE).format(q=q, ql=_lower_first(q)), q, 1, "syn:polite"))
+    edits = (
+        ("number", _change_number, 500),
+        ("entity", _swap_entity, 500),
+        ("antonym", _swap_antonym, 300),
+        ("negation", _negate, 300),
+        ("direction", _swap_direction, 150),
+    )
+    for kind, edit, count in edits:
+        train += _edits(pool, rng, count, kind, edit)
+        for p in _edits(pool, rng, count // 2, kind, edit):
+            other = _contract(p.a, rng) or _surface(p.a, rng) or p.a
+            train.append(Pair(other, p.b, 0, "syn:edit_contract"))
+    for q in rng.sample(pool, 400):
+        train.append(Pair(rng.choice(STYLES).format(q=q), q, 0, "syn:style"))
+    for q in rng.sample(pool, 250):
+        train.append(Pair(rng.choice(INJECTIONS).format(q=q), q, 0, "syn:inject"))
+    train = [Pair(p.b, p.a, p.same, p.source) if rng.random() < 0.5 else p for p in train]
+    rng.shuffle(train)
+    write_pairs(WORK / "train_pairs_stage3.csv", train)
+    counts = Counter((p.source, p.same) for p in train)
+    print(f"stage 3: {len(train)} pairs, {sum(p.same for p in train)} positive")
+    for (source, same), count in sorted(counts.items()):
+        print(f"  {source:18s} same={same} {count}")
 
 
 def _splits() -> list[str]:
