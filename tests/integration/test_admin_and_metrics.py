@@ -38,14 +38,14 @@ def test_warm_list_search_show_and_delete_by_id(cli: Any, tmp_path: Path, backen
     faq = tmp_path / "faq.csv"
     faq.write_text(
         'question,answer\n"How do I reset my password?","Use the Forgot password link."\n'
-        '"What are your opening hours?","9am to 5pm, Monday to Friday."\n'
+        '"How do I change my email address?","Under Settings, then Profile."\n'
     )
     status, out = cli("warm", str(faq), "--team", "support-team")
     assert status == 0 and "stored 2 of 2" in out
 
     status, out = cli("list", "--json")
     rows = json.loads(out)
-    assert {r["query"] for r in rows} == {"How do I reset my password?", "What are your opening hours?"}
+    assert {r["query"] for r in rows} == {"How do I reset my password?", "How do I change my email address?"}
 
     status, out = cli("search", "I forgot my password", "--json")
     best = json.loads(out)[0]
@@ -135,7 +135,7 @@ async def test_stats_count_outcomes_savings_and_similarities(
         completion("Paris.", prompt_tokens=1000, completion_tokens=500),
         **chat("What is the capital of France?"),
     )
-    assert await backend.async_get_cache("k", **chat("What's the capital city of France?")) is not None
+    assert await backend.async_get_cache("k", **chat("Can you tell me the capital of France?")) is not None
     assert await backend.async_get_cache("k", **chat("  What is the capital of France? ")) is not None
     assert await backend.async_get_cache("k", **chat("How do volcanoes form?")) is None
     assert await backend.async_get_cache("k", **chat("What is my balance?")) is None
@@ -158,7 +158,7 @@ async def test_stats_count_outcomes_savings_and_similarities(
     assert isinstance(summary["hits"], int) and isinstance(summary["hit_rate"], float)
     assert summary["hit_rate"] == pytest.approx(2 / 3, abs=1e-3)
     assert (summary["hits_exact"], summary["hits_semantic"]) == (1, 1)
-    assert summary["filtered_by_reason"] == {"pattern:my balance": 1}
+    assert summary["filtered_by_reason"] == {"class:private": 1}  # the classifier kept it out
     assert summary["tokens_saved"] == 2 * 1500
     assert summary["cost_saved_usd"] > 0  # gpt-4o-mini is in LiteLLM's price map
     assert summary["stored"] == 1 and summary["entries"] == 1

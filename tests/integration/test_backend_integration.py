@@ -20,7 +20,7 @@ async def test_store_then_look_up_a_paraphrase(backend_factory: Any) -> None:
     assert await backend.async_get_cache("k", **question) is None
     await backend.async_set_cache("k", completion("Paris."), **question)
 
-    paraphrase = chat("Which city is the capital of France?", group="claude-b")
+    paraphrase = chat("Can you tell me the capital of France?", group="claude-b")
     cached = await backend.async_get_cache("k", **paraphrase)
     assert cached is not None and answer_text(cached) == "Paris."
     similarity = paraphrase["metadata"]["semantic-similarity"]
@@ -40,11 +40,12 @@ async def test_threshold_boundary(backend_factory: Any, embedder: Embedder) -> N
     low, high = 0.85, 0.95
     assert low < similarity < high, similarity
 
-    lenient = backend_factory(similarity_threshold=low)
+    # The cosine gate alone (the expert override without the learned verifier).
+    lenient = backend_factory(similarity_threshold=low, learned_verifier=False)
     await lenient.async_set_cache("k", completion("Use the reset link."), **chat(stored))
     assert await lenient.async_get_cache("k", **chat(asked)) is not None
 
-    strict = backend_factory(similarity_threshold=high)  # same index, same entry
+    strict = backend_factory(similarity_threshold=high, learned_verifier=False)  # same index, same entry
     assert await strict.async_get_cache("k", **chat(asked)) is None
     # A per-request threshold overrides the setting, both ways.
     assert await strict.async_get_cache("k", **chat(asked, cache={"similarity-threshold": low})) is not None
@@ -87,9 +88,9 @@ async def test_a_dropped_index_is_recreated_and_caching_resumes(
     assert await backend.async_get_cache("k", **chat("Which city is the capital of France?")) is None
     assert client.execute_command("FT._LIST").count(index_name.encode()) == 1  # recreated
 
-    await backend.async_set_cache("k", completion("Rome."), **chat("What is the capital of Italy?"))
-    cached = await backend.async_get_cache("k", **chat("Which city is Italy's capital?"))
-    assert cached is not None and answer_text(cached) == "Rome."
+    await backend.async_set_cache("k", completion("Eight."), **chat("How many legs does a spider have?"))
+    cached = await backend.async_get_cache("k", **chat("How many legs do spiders have?"))
+    assert cached is not None and answer_text(cached) == "Eight."
     client.close()
 
 
@@ -149,7 +150,9 @@ async def test_incomplete_answers_and_filtered_questions_are_not_stored(
 async def test_concurrent_lookups_are_batched_without_changing_any_decision(
     backend_factory: Any, embedder: Embedder
 ) -> None:
-    backend = backend_factory(similarity_threshold=0.92, contrast_guard=False)  # a pure similarity decision
+    backend = backend_factory(  # a pure similarity decision
+        similarity_threshold=0.92, contrast_guard=False, learned_verifier=False
+    )
     stored = "What is the capital of France?"
     await backend.async_set_cache("k", completion("Paris."), **chat(stored))
     questions = [
@@ -242,7 +245,7 @@ async def test_no_isolation_shares_across_tenants(backend_factory: Any) -> None:
         **with_identity("What is the capital of France?", identity("a", "k1", "u1")),
     )
     served = await backend.async_get_cache(
-        "k", **with_identity("What's the capital city of France?", identity("b", "k2", "u2"))
+        "k", **with_identity("Can you tell me the capital of France?", identity("b", "k2", "u2"))
     )
     assert served is not None
 

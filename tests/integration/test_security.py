@@ -113,7 +113,7 @@ async def test_rediss_tls_works(tls_redis: tuple[str, Path], backend_factory: An
     url, _ = tls_redis
     backend = backend_factory(redis_url=url)
     await backend.async_set_cache("k", completion("Paris."), **chat("What is the capital of France?"))
-    cached = await backend.async_get_cache("k", **chat("What's the capital city of France?"))
+    cached = await backend.async_get_cache("k", **chat("Can you tell me the capital of France?"))
     assert cached is not None
 
 
@@ -138,10 +138,10 @@ async def test_redis_auth_in_the_url(auth_redis: RedisServer, backend_factory: A
     good = f"redis://:s3cret-pw@127.0.0.1:{auth_redis.port}/0"
     backend = backend_factory(redis_url=good)
     await backend.async_set_cache("k", completion("Paris."), **chat("What is the capital of France?"))
-    assert await backend.async_get_cache("k", **chat("What's the capital city of France?")) is not None
+    assert await backend.async_get_cache("k", **chat("Can you tell me the capital of France?")) is not None
 
     wrong = backend_factory(redis_url=f"redis://:wrong@127.0.0.1:{auth_redis.port}/0")
-    found = await wrong.lookup(chat("What's the capital city of France?"))
+    found = await wrong.lookup(chat("Can you tell me the capital of France?"))
     assert found.status == "error"
 
 
