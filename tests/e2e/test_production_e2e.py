@@ -22,6 +22,7 @@ from harness.services import (
     ChatResult,
     FakeUpstream,
     RedisServer,
+    embedded_state_dir,
     start_proxy,
     start_redis,
     write_proxy_config,
@@ -189,7 +190,7 @@ def test_workers_of_one_proxy_share_the_embedded_redis(tmp_path: Path, fake_upst
     fake_upstream.reset()
     config = write_proxy_config(tmp_path / "litellm_config.yaml", fake_upstream)
     proxy = start_proxy(tmp_path, config, extra_args=("--num_workers", "2"))
-    state = tmp_path / "state" / "litellm-semcache"
+    state = embedded_state_dir(tmp_path, config)
     try:
         deadline = time.monotonic() + 60
         while len(list((state / "clients").glob("*"))) < 2:  # both workers installed the plugin
@@ -228,7 +229,7 @@ def test_the_embedded_redis_keeps_entries_across_a_proxy_restart(
         assert eventually_hit(first.chat, "gpt-a", "Who is the author of Pride and Prejudice?").cache_hit
     finally:
         first.stop()
-    record = tmp_path / "state" / "litellm-semcache" / "redis.json"
+    record = embedded_state_dir(tmp_path, config) / "redis.json"
     deadline = time.monotonic() + 15
     while record.exists() and time.monotonic() < deadline:  # the server stopped with the proxy
         time.sleep(0.1)
@@ -287,7 +288,7 @@ def test_the_embedded_redis_is_restarted_when_it_dies(tmp_path: Path, fake_upstr
     fake_upstream.reset()
     config = write_proxy_config(tmp_path / "litellm_config.yaml", fake_upstream)
     proxy = start_proxy(tmp_path, config)
-    record = tmp_path / "state" / "litellm-semcache" / "redis.json"
+    record = embedded_state_dir(tmp_path, config) / "redis.json"
     try:
         proxy.chat("gpt-a", "Who painted the Mona Lisa?")
         assert eventually_hit(proxy.chat, "gpt-a", "Who is the painter of the Mona Lisa?").cache_hit
