@@ -66,6 +66,7 @@ def test_response_headers_name_the_entry_and_admin_delete_makes_it_miss_again(
     assert hit.cache_hit and hit.headers["x-semcache-status"] == "hit"
     assert hit.headers["x-semcache-reason"] in ("semantic", "exact")
     entry_id = hit.headers["x-semcache-entry-id"]
+    assert hit.headers["x-litellm-cache-key"] == entry_id  # not LiteLLM's constant for semantic caches
     filtered = gateway.proxy.chat("gpt-a", "What is my account number?")
     assert filtered.headers["x-semcache-status"] == "filtered"
     assert filtered.headers["x-semcache-reason"] == "pattern:my account"
@@ -74,6 +75,20 @@ def test_response_headers_name_the_entry_and_admin_delete_makes_it_miss_again(
     assert done.returncode == 0 and "deleted 1 entry" in done.stdout, done.stderr
     again = gateway.proxy.chat("claude-b", "What's the capital city of Peru?")
     assert not again.cache_hit and upstream.calls == 3
+
+
+def test_litellms_cache_key_header_names_the_entry_on_a_hit(gateway: ProxyHarness) -> None:
+    # LiteLLM's own value leaves the prompt out for semantic caches: the same on every hit, useless.
+    gateway.proxy.chat("gpt-a", "What is the capital of Chile?")
+    gateway.wait_for_entries(1)
+    repeat = gateway.proxy.chat("gpt-a", "What is the capital of Chile?")
+    assert repeat.headers["x-semcache-status"] == "hit"
+    assert repeat.headers["x-litellm-cache-key"] == repeat.headers["x-semcache-entry-id"]
+    other = gateway.proxy.chat("gpt-a", "What is the capital of Norway?")
+    gateway.wait_for_entries(2)
+    again = gateway.proxy.chat("gpt-a", "What is the capital of Norway?")
+    assert again.headers["x-litellm-cache-key"] not in ("", repeat.headers["x-litellm-cache-key"])
+    assert "x-litellm-cache-key" not in other.headers  # a miss carries none
 
 
 # --- fail-open ----------------------------------------------------------------------------------------------
