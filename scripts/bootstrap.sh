@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Install what litellm-semcache needs on a fresh Debian/Ubuntu machine, idempotently (scripts/serve and
 # scripts/test run it first):
-#   - libssl1.1 when missing, with scripts/install-libssl1.1 (the embedded Redis Stack's binaries link
-#     against it; Debian 12 and Ubuntu 22.04+ ship only OpenSSL 3, so it adds an apt source for Debian's
-#     bullseye suite, or Ubuntu's focal, and installs that one package; sudo when not root),
+#   - with scripts/install-system-deps, the system packages that are missing: libssl1.1 (the embedded
+#     Redis Stack's binaries link against it; Debian 12 and Ubuntu 22.04+ ship only OpenSSL 3, so it adds
+#     an apt source for Debian's bullseye suite, or Ubuntu's focal, for that one package), python3-venv,
+#     curl (sudo when not root; skipped on machines without apt-get),
 #   - a virtualenv in .venv with the CPU build of torch first (else pip pulls GBs of CUDA packages),
 #     then this package, editable, with its embedded, offline-model, calibrate and dev extras.
 # Environment: SEMCACHE_VENV (default .venv), PYTHON (default python3), SEMCACHE_TORCH_VERSION (2.13.0).
@@ -14,8 +15,8 @@ VENV="${SEMCACHE_VENV:-.venv}"
 PYTHON="${PYTHON:-python3}"
 TORCH_VERSION="${SEMCACHE_TORCH_VERSION:-2.13.0}"
 
-if ! ldconfig -p 2>/dev/null | grep -q 'libssl.so.1.1 ' && command -v apt-get >/dev/null 2>&1; then
-  scripts/install-libssl1.1
+if command -v apt-get >/dev/null 2>&1; then
+  PYTHON="$PYTHON" scripts/install-system-deps
 fi
 
 if [ ! -x "$VENV/bin/python" ]; then

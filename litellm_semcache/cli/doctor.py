@@ -43,8 +43,8 @@ MIN_SEARCH_VERSION = 21000
 PLUGIN_CALLBACK = "litellm_semcache.semantic_cache"
 LIBSSL = "libssl.so.1.1"
 _LIBSSL_FIX = (
-    "install libssl1.1: `scripts/install-libssl1.1` from the repository (Debian 12 / Ubuntu 22.04+ lack it; "
-    "it adds an apt source for it), or set REDIS_URL to a Redis Stack of your own"
+    "install libssl1.1: `scripts/install-system-deps` from the repository (Debian 12 / Ubuntu 22.04+ lack "
+    "it; the script adds an apt source for it), or set REDIS_URL to a Redis Stack of your own"
 )
 # sha256 of "sk-1234", the key LiteLLM's docs use and its proxy refuses (master_key_boot_check.py).
 _PUBLICLY_KNOWN_KEYS = frozenset({"88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b"})

@@ -64,7 +64,7 @@ def test_a_missing_libssl_is_a_problem_with_the_fix(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(doctor, "LIBSSL", "libssl-that-is-not-here.so.9")
     findings = doctor.check_redis(SemCacheSettings(state_dir=tmp_path / "state"))
     libssl = next(f for f in findings if f.check == "libssl")
-    assert libssl.status == "problem" and "install-libssl1.1" in (libssl.fix or "")
+    assert libssl.status == "problem" and "install-system-deps" in (libssl.fix or "")
 
 
 def test_an_unreachable_redis_is_a_problem_and_the_exit_status_says_so(
