@@ -25,6 +25,7 @@ import yaml
 
 from harness.paths import REPO_ROOT
 from litellm_semcache.ops.embedded_redis import redis_stack_binaries
+from litellm_semcache.settings import default_state_dir
 
 MASTER_KEY = "sk-semcache-test-master"
 _BIN = Path(sys.executable).parent
@@ -333,6 +334,11 @@ def write_proxy_config(
     }
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
+
+
+def embedded_state_dir(work_dir: Path, config_path: Path) -> Path:
+    """The embedded Redis Stack's state directory of a proxy :func:`start_proxy` ran in ``work_dir``."""
+    return default_state_dir(config_path, state_home=work_dir / "state")
 
 
 def start_proxy(

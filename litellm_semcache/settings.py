@@ -8,7 +8,9 @@ Inside the YAML block a value may be written ``os.environ/NAME`` as elsewhere in
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
@@ -35,6 +37,7 @@ __all__ = [
     "SamplingEnvelope",
     "SemCacheSettings",
     "YAML_BLOCK",
+    "default_state_dir",
     "load_settings",
     "read_yaml_block",
 ]
@@ -95,9 +98,32 @@ _ENV_REFERENCE = "os.environ/"
 _EXPLICIT_ONLY: ContextVar[bool] = ContextVar("semcache_explicit_only", default=False)
 
 
-def _default_state_dir() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    return Path(base) / "litellm-semcache"
+def default_state_dir(
+    config_path: str | os.PathLike[str] | None = None, *, state_home: str | os.PathLike[str] | None = None
+) -> Path:
+    """The embedded Redis Stack's state directory of one deployment: one per proxy config file.
+
+    ``<$XDG_STATE_HOME or ~/.local/state>/litellm-semcache/<folder>-<hash>``: ``<hash>`` is a short hash of
+    the config file's absolute path (of the working directory when there is no config file), ``<folder>``
+    the name of the folder that holds it, for whoever lists the directory. Two projects with their own
+    config file never share entries or counters; the proxy and ``litellm-semcache --config`` given the
+    same file find the same server. Sharing is opt-in: the same explicit ``state_dir`` in both.
+    ``state_home`` replaces ``$XDG_STATE_HOME`` (for tests that look into another process's directory).
+    """
+    base = (
+        state_home
+        or os.environ.get("XDG_STATE_HOME")
+        or os.path.join(os.path.expanduser("~"), ".local", "state")
+    )
+    if config_path is not None and str(config_path):
+        anchor = Path(config_path).expanduser().resolve()
+        folder = anchor.parent.name
+    else:
+        anchor = Path.cwd().resolve()
+        folder = anchor.name
+    label = re.sub(r"[^A-Za-z0-9._-]+", "_", folder).strip("._")[:40] or "root"
+    digest = hashlib.sha256(str(anchor).encode()).hexdigest()[:10]
+    return Path(base) / "litellm-semcache" / f"{label}-{digest}"
 
 
 class SamplingEnvelope(BaseModel):
@@ -142,8 +168,9 @@ class SemCacheSettings(BaseSettings):
         "False: with no `redis_url`, fail at start instead.",
     )
     state_dir: Path = Field(
-        default_factory=_default_state_dir,
-        description="Directory of the embedded Redis Stack's data (AOF) and pid/port files.",
+        default_factory=default_state_dir,
+        description="Directory of the embedded Redis Stack's data (AOF) and pid/port files. Default: one "
+        "per proxy config file (see `default_state_dir`); the same value in two configs shares one server.",
     )
     redis_timeout_seconds: float = Field(
         default=0.5,
@@ -464,4 +491,6 @@ def load_settings(config_path: str | os.PathLike[str] | None = None, **overrides
         settings = SemCacheSettings(**values)
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from exc
+    if "state_dir" not in settings.model_fields_set:  # neither in the block nor in the environment
+        settings = settings.model_copy(update={"state_dir": default_state_dir(config_path)})
     return settings.with_overrides(**overrides)

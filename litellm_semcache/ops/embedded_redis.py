@@ -24,6 +24,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,7 +34,13 @@ import redis
 
 from ..errors import EmbeddedRedisError
 
-__all__ = ["EmbeddedRedis", "ensure_embedded_redis", "redis_stack_binaries"]
+__all__ = [
+    "EmbeddedRedis",
+    "ensure_embedded_redis",
+    "probe_embedded_redis",
+    "redis_stack_binaries",
+    "running_embedded_redis",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -319,6 +326,39 @@ def ensure_embedded_redis(state_dir: Path) -> EmbeddedRedis:
     atexit.register(_unregister, state_dir, os.getpid())
     port = record["port"]
     return EmbeddedRedis(url=f"redis://127.0.0.1:{port}", port=port, pid=record["pid"], state_dir=state_dir)
+
+
+def running_embedded_redis(state_dir: Path) -> EmbeddedRedis | None:
+    """The embedded server a proxy started for this state directory, if it is running and answers."""
+    state_dir = Path(state_dir).expanduser().resolve()
+    record = _read_record(state_dir)
+    if record is None or not _alive(record["pid"]) or not _answers(record["port"]):
+        return None
+    port = record["port"]
+    return EmbeddedRedis(url=f"redis://127.0.0.1:{port}", port=port, pid=record["pid"], state_dir=state_dir)
+
+
+@contextlib.contextmanager
+def probe_embedded_redis() -> Iterator[str]:
+    """Start a throwaway embedded server (temporary directory, free port, no clients) and yield its URL;
+    it is shut down on exit. Tells whether the embedded default can start on this machine.
+
+    Raises:
+        EmbeddedRedisError: the package is missing or the server does not start (the loader's message).
+    """
+    redis_stack_binaries()
+    with tempfile.TemporaryDirectory(prefix="semcache-probe-") as tmp:
+        state_dir = Path(tmp)
+        (state_dir / "redis").mkdir()
+        port = _free_port()
+        server = _start_server(state_dir, port)
+        if server is None:
+            raise EmbeddedRedisError(f"embedded Redis Stack did not start: {_start_failure(state_dir)}")
+        try:
+            yield f"redis://127.0.0.1:{port}"
+        finally:
+            server.kill()  # nothing to keep: no AOF flush needed
+            server.wait(15)
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ from harness.services import (
     ChatResult,
     FakeUpstream,
     RedisServer,
+    embedded_state_dir,
     start_proxy,
     start_redis,
     write_proxy_config,
@@ -65,6 +66,7 @@ def test_response_headers_name_the_entry_and_admin_delete_makes_it_miss_again(
     assert hit.cache_hit and hit.headers["x-semcache-status"] == "hit"
     assert hit.headers["x-semcache-reason"] in ("semantic", "exact")
     entry_id = hit.headers["x-semcache-entry-id"]
+    assert hit.headers["x-litellm-cache-key"] == entry_id  # not LiteLLM's constant for semantic caches
     filtered = gateway.proxy.chat("gpt-a", "What is my account number?")
     assert filtered.headers["x-semcache-status"] == "filtered"
     assert filtered.headers["x-semcache-reason"] == "pattern:my account"
@@ -73,6 +75,20 @@ def test_response_headers_name_the_entry_and_admin_delete_makes_it_miss_again(
     assert done.returncode == 0 and "deleted 1 entry" in done.stdout, done.stderr
     again = gateway.proxy.chat("claude-b", "What's the capital city of Peru?")
     assert not again.cache_hit and upstream.calls == 3
+
+
+def test_litellms_cache_key_header_names_the_entry_on_a_hit(gateway: ProxyHarness) -> None:
+    # LiteLLM's own value leaves the prompt out for semantic caches: the same on every hit, useless.
+    gateway.proxy.chat("gpt-a", "What is the capital of Chile?")
+    gateway.wait_for_entries(1)
+    repeat = gateway.proxy.chat("gpt-a", "What is the capital of Chile?")
+    assert repeat.headers["x-semcache-status"] == "hit"
+    assert repeat.headers["x-litellm-cache-key"] == repeat.headers["x-semcache-entry-id"]
+    other = gateway.proxy.chat("gpt-a", "What is the capital of Norway?")
+    gateway.wait_for_entries(2)
+    again = gateway.proxy.chat("gpt-a", "What is the capital of Norway?")
+    assert again.headers["x-litellm-cache-key"] not in ("", repeat.headers["x-litellm-cache-key"])
+    assert "x-litellm-cache-key" not in other.headers  # a miss carries none
 
 
 # --- fail-open ----------------------------------------------------------------------------------------------
@@ -189,7 +205,7 @@ def test_workers_of_one_proxy_share_the_embedded_redis(tmp_path: Path, fake_upst
     fake_upstream.reset()
     config = write_proxy_config(tmp_path / "litellm_config.yaml", fake_upstream)
     proxy = start_proxy(tmp_path, config, extra_args=("--num_workers", "2"))
-    state = tmp_path / "state" / "litellm-semcache"
+    state = embedded_state_dir(tmp_path, config)
     try:
         deadline = time.monotonic() + 60
         while len(list((state / "clients").glob("*"))) < 2:  # both workers installed the plugin
@@ -228,7 +244,7 @@ def test_the_embedded_redis_keeps_entries_across_a_proxy_restart(
         assert eventually_hit(first.chat, "gpt-a", "Who is the author of Pride and Prejudice?").cache_hit
     finally:
         first.stop()
-    record = tmp_path / "state" / "litellm-semcache" / "redis.json"
+    record = embedded_state_dir(tmp_path, config) / "redis.json"
     deadline = time.monotonic() + 15
     while record.exists() and time.monotonic() < deadline:  # the server stopped with the proxy
         time.sleep(0.1)
@@ -287,7 +303,7 @@ def test_the_embedded_redis_is_restarted_when_it_dies(tmp_path: Path, fake_upstr
     fake_upstream.reset()
     config = write_proxy_config(tmp_path / "litellm_config.yaml", fake_upstream)
     proxy = start_proxy(tmp_path, config)
-    record = tmp_path / "state" / "litellm-semcache" / "redis.json"
+    record = embedded_state_dir(tmp_path, config) / "redis.json"
     try:
         proxy.chat("gpt-a", "Who painted the Mona Lisa?")
         assert eventually_hit(proxy.chat, "gpt-a", "Who is the painter of the Mona Lisa?").cache_hit

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.services import FakeUpstream, start_proxy, write_proxy_config
+from harness.services import FakeUpstream, embedded_state_dir, start_proxy, write_proxy_config
 from tests.gateway import ProxyHarness
 
 
@@ -78,7 +78,7 @@ def test_the_embedded_redis_is_started_when_no_redis_url_is_set(
     fake_upstream.reset()
     config = write_proxy_config(tmp_path / "litellm_config.yaml", fake_upstream)
     proxy = start_proxy(tmp_path, config)  # no REDIS_URL in its environment
-    state = tmp_path / "state" / "litellm-semcache"
+    state = embedded_state_dir(tmp_path, config)
     try:
         record = json.loads((state / "redis.json").read_text())
         os.kill(record["pid"], 0)  # the embedded server runs

@@ -52,7 +52,10 @@ def test_warm_list_search_show_and_delete_by_id(cli: Any, tmp_path: Path, backen
     assert best["query"] == "How do I reset my password?" and 0.5 < best["similarity"] < 1.0
 
     status, out = cli("show", best["id"])
-    assert json.loads(out)["answer"] == "Use the Forgot password link."
+    shown = json.loads(out)
+    assert shown["answer"] == "Use the Forgot password link."
+    assert shown["age"] in {"just now", "1 second ago"} or shown["age"].endswith("seconds ago")  # not epoch
+    assert shown["created"].endswith("+00:00") and isinstance(shown["created_at"], float)
 
     # The warmed entry serves that team's requests ...
     backend = backend_factory()

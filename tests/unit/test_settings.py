@@ -8,7 +8,12 @@ from typing import Any
 import pytest
 
 from litellm_semcache.errors import ConfigError
-from litellm_semcache.settings import DEFAULT_NEVER_CACHE_PATTERNS, SemCacheSettings, load_settings
+from litellm_semcache.settings import (
+    DEFAULT_NEVER_CACHE_PATTERNS,
+    SemCacheSettings,
+    default_state_dir,
+    load_settings,
+)
 
 
 def test_defaults() -> None:
@@ -92,7 +97,9 @@ def test_os_environ_references_in_yaml(tmp_path: Path, monkeypatch: pytest.Monke
 def test_a_config_without_the_block_gives_defaults(tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
     config.write_text("model_list: []\n")
-    assert load_settings(config) == SemCacheSettings()
+    settings = load_settings(config)
+    assert settings.model_dump(exclude={"state_dir"}) == SemCacheSettings().model_dump(exclude={"state_dir"})
+    assert settings.state_dir == default_state_dir(config)  # the embedded Redis of this config file
 
 
 def test_unreadable_or_misshapen_config_is_a_clear_error(tmp_path: Path) -> None:
@@ -102,3 +109,37 @@ def test_unreadable_or_misshapen_config_is_a_clear_error(tmp_path: Path) -> None
     bad.write_text("litellm_semcache: [1, 2]\n")
     with pytest.raises(ConfigError, match="must be a mapping"):
         load_settings(bad)
+
+
+# --- the embedded Redis Stack's state directory: one per deployment --------------------------------------
+def test_the_default_state_directory_is_one_per_config_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
+    for project in ("shop", "docs"):
+        (tmp_path / project).mkdir()
+        (tmp_path / project / "litellm_config.yaml").write_text("litellm_semcache: {}\n")
+    (tmp_path / "link.yaml").symlink_to(tmp_path / "shop" / "litellm_config.yaml")
+    monkeypatch.chdir(tmp_path / "shop")
+
+    shop = load_settings(tmp_path / "shop" / "litellm_config.yaml").state_dir
+    assert shop.parent == tmp_path / "xdg" / "litellm-semcache" and shop.name.startswith("shop-")
+    assert load_settings("litellm_config.yaml").state_dir == shop  # relative, from the project folder
+    assert load_settings(tmp_path / "link.yaml").state_dir == shop  # the same file by another path
+    assert load_settings(tmp_path / "docs" / "litellm_config.yaml").state_dir != shop
+    assert load_settings().state_dir == SemCacheSettings().state_dir != shop  # no file: the working dir
+
+
+def test_an_explicit_state_directory_wins_and_is_how_two_configs_share(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared = tmp_path / "shared"
+    for project in ("shop", "docs"):
+        (tmp_path / project).mkdir()
+        (tmp_path / project / "litellm_config.yaml").write_text(f"litellm_semcache:\n  state_dir: {shared}\n")
+    assert {load_settings(tmp_path / p / "litellm_config.yaml").state_dir for p in ("shop", "docs")} == {
+        shared
+    }
+    monkeypatch.setenv("SEMCACHE_STATE_DIR", str(tmp_path / "env"))
+    assert load_settings(tmp_path / "shop" / "litellm_config.yaml").state_dir == tmp_path / "env"
+    assert load_settings(None, state_dir=str(tmp_path / "arg")).state_dir == tmp_path / "arg"

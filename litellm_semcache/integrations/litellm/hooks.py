@@ -137,7 +137,8 @@ class SemanticCachePlugin(CustomLogger):
         litellm_call_info: dict[str, Any] | None = None,
     ) -> dict[str, str] | None:
         """``x-semcache-status`` (hit, miss, filtered, skipped, error), ``-reason``, on a hit
-        ``-entry-id`` (what `litellm-semcache delete` takes to remove a wrong answer), and the learned
+        ``-entry-id`` (what `litellm-semcache delete` takes to remove a wrong answer, also sent as
+        LiteLLM's ``x-litellm-cache-key``), and the learned
         verifier's ``-verifier-score`` whenever it judged a candidate, the cacheability classifier's
         ``-class-probability`` when it kept the question out."""
         holder = metadata_holder(data) if isinstance(data, dict) else None
@@ -150,6 +151,10 @@ class SemanticCachePlugin(CustomLogger):
         }
         if status.get("entry_id"):
             headers["x-semcache-entry-id"] = str(status["entry_id"])
+            if status.get("status") == "hit":
+                # LiteLLM's own value is a hash of the model and parameters only (the prompt is kept out
+                # of the key for semantic caches), the same on every hit; the entry id names the answer.
+                headers["x-litellm-cache-key"] = str(status["entry_id"])
         if status.get("verifier_score") is not None:
             headers["x-semcache-verifier-score"] = f"{status['verifier_score']:.4f}"
         if status.get("class_probability") is not None:
