@@ -20,6 +20,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from fastapi import HTTPException, Request  # at module level: FastAPI resolves the handlers' annotations
+from fastapi.responses import JSONResponse
+
 from ...errors import SemCacheError
 from ...scope import tenant_of
 from ...types import Identity
@@ -48,13 +51,12 @@ def _presented_key(headers: Mapping[str, str]) -> str | None:
     return None
 
 
-async def _authenticate(request: Any) -> Any:
+async def _authenticate(request: Request) -> Any:
     """LiteLLM's ``UserAPIKeyAuth`` for the caller.
 
     Raises:
         fastapi.HTTPException: 401 for a missing or unknown key, 403 when LiteLLM refuses the key.
     """
-    from fastapi import HTTPException
     from litellm.proxy.auth.user_api_key_auth import user_api_key_auth
 
     api_key = _presented_key(request.headers)
@@ -100,9 +102,6 @@ def _caller_identity(auth: Any, end_user: str | None) -> Identity:
 
 def feedback_routes(backend: SemanticCacheBackend) -> tuple[Any, Any]:
     """The feedback and delete route handlers for a backend."""
-    from fastapi import HTTPException, Request
-    from fastapi.responses import JSONResponse
-
     pipeline = backend.pipeline
 
     async def owned_entry(request: Request, entry_id: str, end_user: str | None) -> Any:
