@@ -204,6 +204,21 @@ def _print_knowing(summary: dict[str, Any]) -> None:
             print(line)
 
 
+async def _cmd_report(args: argparse.Namespace, settings: SemCacheSettings) -> int:
+    from ..ops.admin import stats
+    from ..ops.report import write_report
+
+    store = _store(settings)
+    try:
+        snapshot = await stats(store)
+        entries = await store.count()
+    finally:
+        await store.close()
+    path = write_report(Path(args.output), snapshot, settings.index_name, entries=entries)
+    print(f"wrote {path}")
+    return 0
+
+
 async def _cmd_list(args: argparse.Namespace, settings: SemCacheSettings) -> int:
     from ..ops.admin import list_entries
 
@@ -329,6 +344,11 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--json", action="store_true", help="one JSON object")
     stats.add_argument("--prometheus", action="store_true", help="Prometheus text format")
 
+    report = commands.add_parser(
+        "report", help="the dashboard's figures as a static HTML file with inline charts (all replicas)"
+    )
+    report.add_argument("--output", default="semcache-report.html", help="HTML file to write")
+
     listing = commands.add_parser("list", help="newest entries, optionally filtered")
     _add_filters(listing)
     listing.add_argument("--limit", type=int, default=50)
@@ -373,6 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 _COMMANDS = {
     "stats": _cmd_stats,
+    "report": _cmd_report,
     "list": _cmd_list,
     "search": _cmd_search,
     "show": _cmd_show,
