@@ -1,39 +1,46 @@
 """The request's path and the write path, with no LiteLLM in sight.
 
-    prepare:  format.parse → admission (rules, patterns) → scope
+    prepare:  format.parse → admission (rules, patterns) → scope → mode (off, shadow, serve)
     lookup:   exact-id fast path → embed → cacheability classifier → vector search → verification → fetch
     store:    embed (reusing the lookup's vector) → cacheability classifier → put, with a TTL
+    compare:  a cached answer against a fresh one (shadow mode, audits) → counted; a failed audit deletes
 
 An integration (``integrations/litellm``) turns its framework's requests into a :class:`Prepared`
 request once, and hands it to :meth:`Pipeline.lookup` before the provider call and to
-:meth:`Pipeline.store` after it. Nothing here raises into the caller: any failure is a miss (fail-open),
-logged once per interval, behind a circuit breaker.
+:meth:`Pipeline.store` after it. In shadow mode a hit is only a *would-be* hit (``Outcome.mode``): the
+integration lets the request go to the provider and hands the fresh answer to :meth:`Pipeline.compare`
+instead of storing it. For a sampled share of served hits (``Pipeline.auditor``) it asks the provider
+again in the background and hands that answer to :meth:`Pipeline.audited`. Nothing here raises into
+the caller: any failure is a miss (fail-open), logged once per interval, behind a circuit breaker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
-from collections.abc import Coroutine, Mapping
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from collections.abc import Coroutine, Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Literal, TypeVar
 
 from .admission import Admission
 from .admission.classifier import ClassDecision, ClassifierStage, classifier_text
 from .admission.envelope import EnvelopeStage
 from .embedding import Embedder, Embedding
 from .errors import ConfigError, SemCacheError
-from .formats import Format
+from .formats import Format, stored_answer
+from .ops.audit import Auditor
 from .ops.failsafe import CircuitBreaker, WarningThrottle
-from .ops.metrics import Metrics, Pricer, tokens_only
+from .ops.metrics import Cell, Metrics, Pricer, tokens_only
 from .scope import Scope, compute_scope, exact_entry_id
 from .settings import SemCacheSettings
 from .store import RedisStore, StoredEntry
-from .types import Answer, Controls, Identity, Outcome, Refusal, Request, Skip
+from .types import Answer, Controls, Identity, Mode, Outcome, Refusal, Request, Skip
+from .verification.answers import AnswerComparator, Comparison
 from .verification.decision import Verification
 
-__all__ = ["MAX_STORED_QUERY_CHARS", "Pipeline", "Prepared", "prepare"]
+__all__ = ["MAX_STORED_QUERY_CHARS", "Pipeline", "Prepared", "mode_of", "prepare"]
 
 logger = logging.getLogger("litellm_semcache")
 
@@ -51,6 +58,22 @@ class Prepared:
     scope: Scope
     exempt: bool = False
     """An ``always_cache_patterns`` entry let it past the cacheability classifier."""
+    mode: Mode = "serve"
+    """``serve`` or ``shadow`` (an ``off`` request is never prepared: the cache stays out of it)."""
+
+
+#: How careful each mode is: a request may only move down this order, never up.
+_CAUTION: dict[Mode, int] = {"off": 0, "shadow": 1, "serve": 2}
+
+
+def mode_of(request: Request, scope: Scope, settings: SemCacheSettings) -> Mode:
+    """The request's mode: the namespace's (``namespace_modes``) or the deployment's (``mode``), unless
+    the request asks for a more careful one (``cache.mode``). A client never turns serving on."""
+    configured = settings.namespace_modes.get(scope.namespace, settings.mode)
+    asked = request.controls.mode
+    if asked is not None and _CAUTION[asked] < _CAUTION[configured]:
+        return asked
+    return configured
 
 
 def prepare(
@@ -75,7 +98,12 @@ def prepare(
         logger.debug("litellm-semcache: not cacheable (%s)", refused.reason_text)
         return refused
     request = Request(parsed, identity or Identity(), controls or Controls(), model, provider)
-    return Prepared(request, compute_scope(request, settings), admission.exempt(parsed))
+    scope = compute_scope(request, settings)
+    mode = mode_of(request, scope, settings)
+    if mode == "off":
+        logger.debug("litellm-semcache: skipped (mode off)")
+        return Outcome("skipped", "mode_off")
+    return Prepared(request, scope, admission.exempt(parsed), mode)
 
 
 class _Laps:
@@ -136,6 +164,8 @@ class Pipeline:
         self.breaker = CircuitBreaker()
         self.warnings = WarningThrottle(logger)
         self.metrics = Metrics(self.entries.stats_key, pricer, self.entries.health_key)
+        self.comparator = AnswerComparator(self.embedder, settings.answer_agreement_threshold)
+        self.auditor = Auditor(settings.audit_rate, settings.audit_concurrency)
         if self.verification.unavailable is not None:
             self.metrics.problem("verifier_unavailable", self.verification.unavailable)
         if self.classifier_unavailable is not None:
@@ -204,13 +234,30 @@ class Pipeline:
             laps = _Laps()
             result = await self._guarded(self._lookup(prepared, laps), "lookup")
             found = result if result is not None else Outcome("error", "backend_unavailable")
-        self.record(found, prepared.request if isinstance(prepared, Prepared) else None)
+            if prepared.mode == "shadow" and found.status in ("hit", "miss"):
+                found = replace(found, mode="shadow")
+        self.record(found, prepared if isinstance(prepared, Prepared) else None)
         return found
 
-    def record(self, found: Outcome, request: Request | None = None) -> None:
-        """Count an outcome (and what a hit saved) in the shared metrics."""
-        self.metrics.lookup(found.status, found.reason_text, found.similarity, found.score)
-        if found.entry is not None:
+    def cell(self, scope: Scope | StoredEntry | None) -> Cell | None:
+        """The (namespace, tenant) per-tenant counters are kept for; None when they are switched off."""
+        if scope is None or not self.settings.tenant_metrics:
+            return None
+        return scope.namespace, scope.tenant
+
+    def record(self, found: Outcome, prepared: Prepared | Request | None = None) -> None:
+        """Count an outcome (and what a served hit saved) in the shared metrics."""
+        request = prepared.request if isinstance(prepared, Prepared) else prepared
+        scope = prepared.scope if isinstance(prepared, Prepared) else None
+        self.metrics.lookup(
+            found.status,
+            found.reason_text,
+            found.similarity,
+            found.score,
+            shadow=found.mode == "shadow",
+            cell=self.cell(scope),
+        )
+        if found.entry is not None and found.mode == "serve":
             model = (request.model if request is not None else "") or found.entry.model
             self.metrics.saved_later(found.entry.usage_json, model, request.provider if request else None)
         self.metrics.flush_in_background(self.entries.client)
@@ -381,6 +428,77 @@ class Pipeline:
         )
         await self.entries.put(entry, embedding.vector, ttl)
         return entry.id
+
+    # --- knowing before serving: comparisons, audits, invalidation -----------------------------------------
+    async def compare(
+        self, entry: StoredEntry, fresh: Answer | Refusal, *, source: Literal["shadow", "audit"]
+    ) -> Comparison | None:
+        """Compare an entry's answer with a fresh one from the provider and count the verdict (per
+        namespace and tenant too); a disagreeing audit deletes the entry at once. None when the two cannot
+        be compared (the fresh answer is incomplete, a tool call, or the model failed). Never raises."""
+        cached = stored_answer(entry, self.settings)
+        if isinstance(fresh, Refusal) or cached is None or not fresh.text or not cached.text:
+            self.metrics.compared(source, "uncomparable")
+            self.metrics.flush_in_background(self.entries.client)
+            return None
+        try:
+            comparison = await self.comparator.acompare(cached.text, fresh.text)
+        except Exception as exc:  # never let a comparison break anything; the type only (no text)
+            name = type(exc).__name__
+            self.warnings.warn("compare", "litellm-semcache: answer comparison failed: %s", name)
+            self.metrics.compared(source, "uncomparable")
+            self.metrics.flush_in_background(self.entries.client)
+            return None
+        self.metrics.compared(source, "agreed" if comparison.agree else "disagreed", self.cell(entry))
+        logger.debug(
+            "litellm-semcache: %s comparison of entry %s: %s (%s, similarity %.3f)",
+            source,
+            entry.id,
+            comparison.verdict,
+            comparison.reason,
+            comparison.similarity,
+        )
+        if source == "audit" and not comparison.agree:
+            await self._guarded(self.invalidate([entry.id], "audit"), "invalidate")
+        self.metrics.flush_in_background(self.entries.client)
+        return comparison
+
+    async def audited(
+        self,
+        entry: StoredEntry,
+        fresh: Answer | Refusal | None,
+        *,
+        tokens: tuple[int, int] = (0, 0),
+        model: str = "",
+        provider: str | None = None,
+    ) -> Comparison | None:
+        """Count an audit: its spend (``tokens`` = prompt and completion tokens of the provider's answer,
+        priced like savings), and how the comparison came out; ``fresh`` None: the provider call failed."""
+        if any(tokens):
+            usage = json.dumps({"usage": {"prompt_tokens": tokens[0], "completion_tokens": tokens[1]}})
+            self.metrics.spent_later(usage, model or entry.model, provider)
+        if fresh is None:
+            self.metrics.audit("failed")
+            self.metrics.flush_in_background(self.entries.client)
+            return None
+        comparison = await self.compare(entry, fresh, source="audit")
+        if comparison is None:
+            self.metrics.audit("uncomparable")
+        else:
+            self.metrics.audit("agreed" if comparison.agree else "disagreed")
+        return comparison
+
+    async def invalidate(self, entry_ids: Iterable[str], reason: str) -> int:
+        """Delete entries found wrong (``audit``, ``feedback``, ``api_delete``); how many existed.
+
+        Raises:
+            BackendUnavailable: Redis did not answer (the caller decides whether that is an error).
+        """
+        deleted = await self.entries.delete(list(entry_ids))
+        if deleted:
+            self.metrics.invalidated(reason, deleted)
+            self.metrics.flush_in_background(self.entries.client)
+        return deleted
 
     # --- housekeeping -----------------------------------------------------------------------------------
     async def ping(self) -> bool:

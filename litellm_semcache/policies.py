@@ -17,9 +17,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["DEFAULT_POLICY", "POLICY_TAG", "Mode", "Policy", "PolicyMatch", "select_policy"]
+__all__ = ["DEFAULT_POLICY", "POLICY_TAG", "Policy", "PolicyMode", "PolicyMatch", "select_policy"]
 
-Mode = Literal["off", "exact_only", "shadow", "serve"]
+PolicyMode = Literal["off", "exact_only", "shadow", "serve"]
 #: The LiteLLM key or team metadata field that names a policy.
 POLICY_TAG = "semcache_policy"
 #: The name requests that no policy matches go by (in headers, metrics and scopes).
@@ -67,7 +67,7 @@ class Policy(BaseModel):
         default_factory=PolicyMatch,
         description=f"Empty: only keys or teams whose metadata names it (`{POLICY_TAG}: <name>`) get it.",
     )
-    mode: Mode | None = None
+    mode: PolicyMode | None = None
     target_precision: float | None = Field(default=None, ge=0.5, le=0.999)
     similarity_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     verifier_threshold: float | None = Field(default=None, ge=0.0, le=1.0)

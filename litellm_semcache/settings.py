@@ -29,6 +29,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from .errors import ConfigError
 from .policies import Policy, check_policies
+from .types import Mode
 
 __all__ = [
     "DEFAULT_FORBIDDEN_SAMPLING",
@@ -394,6 +395,50 @@ class SemCacheSettings(BaseSettings):
     def _policies_coherent(cls, policies: list[Policy]) -> list[Policy]:
         check_policies(policies)
         return policies
+
+    # --- knowing before serving: shadow mode, audits, answer comparison ---------------------------------
+    mode: Mode = Field(
+        default="serve",
+        description="`serve`: hits are answered from the cache. `shadow`: the cache looks up as usual and "
+        "records what it would have served, but every request goes to the provider, and the fresh answer "
+        "is compared with the would-be cached one (would-be hit rate, estimated wrong-hit rate). `off`: "
+        "the cache neither looks up nor stores. A request's `cache.mode` may only make it more careful.",
+    )
+    namespace_modes: dict[str, Mode] = Field(
+        default_factory=dict,
+        description="The mode per namespace, over `mode` (e.g. `{support: serve}` while the rest stays in "
+        "shadow): roll out one namespace at a time.",
+    )
+    audit_rate: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of served hits (serve mode) that are also sent to the provider in the background, "
+        "after the cached answer was returned, and compared with it; an entry whose audit disagrees is "
+        "deleted at once. Audit calls are counted as audit spend. 0: no audits.",
+    )
+    audit_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=256,
+        description="Most audits in flight per proxy process; a sampled hit finding them all busy is not "
+        "audited (counted as `skipped_busy`), so audits never queue up behind traffic.",
+    )
+    audit_timeout_seconds: float = Field(
+        default=120.0, gt=0, description="An audit's provider call giving no answer within this fails."
+    )
+    answer_agreement_threshold: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Expert override: the answer-embedding cosine at which two answers count as the same "
+        "answer (None: the calibrated 0.75; see benchmarks/answers.py).",
+    )
+    tenant_metrics: bool = Field(
+        default=True,
+        description="Count lookups, would-be hits and comparisons per (namespace, tenant) in `stats` and "
+        "Prometheus. Turn off when tenants are end users (`isolation: end_user`): one series per user.",
+    )
 
     @field_validator("never_cache_patterns", "extra_never_cache_patterns", "always_cache_patterns")
     @classmethod

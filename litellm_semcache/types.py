@@ -26,6 +26,7 @@ __all__ = [
     "HitReason",
     "Identity",
     "MissReason",
+    "Mode",
     "Outcome",
     "ParsedQuery",
     "Reason",
@@ -42,6 +43,11 @@ __all__ = [
 Status = Literal["hit", "miss", "filtered", "skipped", "error"]
 """What the cache did with a request."""
 
+Mode = Literal["off", "shadow", "serve"]
+"""How the cache handles a request: ``serve`` answers hits from the cache; ``shadow`` looks up as usual and
+records what it would have served, but every request goes to the provider (and its fresh answer is
+compared with the would-be cached one); ``off`` neither looks up nor stores."""
+
 SkipReason = Literal[
     "no_messages",
     "malformed_message",
@@ -56,6 +62,7 @@ SkipReason = Literal[
     "temperature_above_limit",
     "prompt_too_long",
     "server_state",
+    "mode_off",
 ]
 """Why a request is not a question the cache can handle (its shape, not its meaning)."""
 
@@ -132,6 +139,9 @@ class Controls:
     """``s-maxage``: only entries younger than this may serve the request."""
     ttl_seconds: int | None = None
     """Lifetime of the entry this request stores."""
+    mode: Mode | None = None
+    """``cache.mode``: a request may ask to be handled more carefully (``shadow``, ``off``) than its
+    deployment and namespace are, never less."""
 
 
 @dataclass(frozen=True)
@@ -244,6 +254,13 @@ class Outcome:
     """The learned verifier's probability for the candidate it judged."""
     class_probability: float | None = None
     """The cacheability classifier's probability for the class it decided on."""
+    mode: Mode = "serve"
+    """``shadow``: the lookup ran, but its hit (if any) is only what the cache *would* have served."""
+
+    @property
+    def would_be_hit(self) -> bool:
+        """A hit found in shadow mode: recorded and compared, never served."""
+        return self.mode == "shadow" and self.status == "hit"
 
     @property
     def reason_text(self) -> str:

@@ -173,6 +173,67 @@ async def _cmd_stats(args: argparse.Namespace, settings: SemCacheSettings) -> in
         for key in ("filtered_by_reason", "skipped_by_reason", "misses_by_reason", "not_stored_by_reason"):
             if summary[key]:
                 print(f"{key:<22}" + ", ".join(f"{k}={v}" for k, v in summary[key].items()))
+        _print_knowing(summary)
+    return 0
+
+
+def _rate(block: dict[str, Any]) -> str:
+    """An estimated wrong-hit rate as one line: estimate [lower, upper] (disagreed / compared)."""
+    if not block["compared"]:
+        return "no comparisons yet"
+    return (
+        f"{block['estimate']:.1%} [95% {block['lower']:.1%}, {block['upper']:.1%}] "
+        f"({block['disagreed']} of {block['compared']} disagreed, observed {block['observed']:.1%})"
+    )
+
+
+def _print_knowing(summary: dict[str, Any]) -> None:
+    """Shadow mode, audits and feedback, when there are any."""
+    shadow, audits = summary["shadow"], summary["audits"]
+    if shadow["lookups"]:
+        print(f"{'shadow_lookups':<22}{shadow['lookups']}")
+        print(f"{'would_be_hits':<22}{shadow['would_be_hits']}")
+        print(f"{'would_be_hit_rate':<22}{shadow['would_be_hit_rate']}")
+        print(f"{'shadow_wrong_hit_rate':<22}{_rate(shadow['wrong_hit_rate'])}")
+    if audits["run"] or audits["skipped_busy"]:
+        print(
+            f"{'audits':<22}"
+            + ", ".join(f"{k}={audits[k]}" for k in ("run", "agreed", "disagreed", "uncomparable", "failed"))
+            + f", skipped_busy={audits['skipped_busy']}"
+        )
+        print(f"{'audit_spend':<22}{audits['tokens']} tokens, ${audits['cost_usd']}")
+        print(f"{'audit_wrong_hit_rate':<22}{_rate(audits['wrong_hit_rate'])}")
+    if any(summary["feedback"].values()):
+        print(f"{'feedback':<22}" + ", ".join(f"{k}={v}" for k, v in summary["feedback"].items()))
+    if summary["invalidated"]:
+        print(f"{'invalidated':<22}" + ", ".join(f"{k}={v}" for k, v in summary["invalidated"].items()))
+    rows = [r for r in summary["by_tenant"] if r["lookups"] or r["shadow_lookups"]]
+    if rows:
+        print("by namespace / tenant:")
+        for row in rows[:20]:
+            line = f"  {row['namespace']:<12} {row['tenant']:<30}"
+            if row["lookups"]:
+                line += f" hit_rate {row['hit_rate']:.1%} of {row['lookups']}"
+            if row["shadow_lookups"]:
+                line += f" would-be hit_rate {row['would_be_hit_rate']:.1%} of {row['shadow_lookups']}"
+            for source in ("shadow", "audit"):
+                if row[f"{source}_wrong_hit_rate"]["compared"]:
+                    line += f"; {source} wrong-hit {_rate(row[f'{source}_wrong_hit_rate'])}"
+            print(line)
+
+
+async def _cmd_report(args: argparse.Namespace, settings: SemCacheSettings) -> int:
+    from ..ops.admin import stats
+    from ..ops.report import write_report
+
+    store = _store(settings)
+    try:
+        snapshot = await stats(store)
+        entries = await store.count()
+    finally:
+        await store.close()
+    path = write_report(Path(args.output), snapshot, settings.index_name, entries=entries)
+    print(f"wrote {path}")
     return 0
 
 
@@ -305,6 +366,11 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--json", action="store_true", help="one JSON object")
     stats.add_argument("--prometheus", action="store_true", help="Prometheus text format")
 
+    report = commands.add_parser(
+        "report", help="the dashboard's figures as a static HTML file with inline charts (all replicas)"
+    )
+    report.add_argument("--output", default="semcache-report.html", help="HTML file to write")
+
     listing = commands.add_parser("list", help="newest entries, optionally filtered")
     _add_filters(listing)
     listing.add_argument("--limit", type=int, default=50)
@@ -358,6 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 _COMMANDS = {
     "stats": _cmd_stats,
+    "report": _cmd_report,
     "list": _cmd_list,
     "search": _cmd_search,
     "show": _cmd_show,

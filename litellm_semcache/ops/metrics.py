@@ -1,4 +1,5 @@
-"""Counters that aggregate across proxy replicas: hits, misses, filtered, errors, savings, similarities.
+"""Counters that aggregate across proxy replicas: hits, misses, filtered, errors, savings, similarities,
+would-be hits (shadow mode), answer comparisons, audits and their spend, feedback.
 
 Each process counts in memory and adds its counts to one Redis hash (``<index_name>:stats``) about once
 a second, in the background, so recording costs the request path nothing but a dict update. Every
@@ -21,10 +22,14 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 __all__ = [
+    "CELL_PREFIX",
     "SCORE_BUCKETS",
     "SIMILARITY_BUCKETS",
+    "Cell",
     "Metrics",
     "Pricer",
+    "cell_field",
+    "parse_cell_field",
     "tokens_only",
     "usage_tokens",
 ]
@@ -38,6 +43,30 @@ SCORE_BUCKETS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9,
 _NEAR_MISS_FLOOR = SIMILARITY_BUCKETS[0]
 _FLUSH_INTERVAL_SECONDS = 1.0
 _MAX_PENDING_SAVINGS = 10_000
+
+
+#: Where per-tenant counters live in the stats hash: ``cell:<counter>:<JSON [namespace, tenant]>``.
+CELL_PREFIX = "cell:"
+
+Cell = tuple[str, str]
+"""(namespace, hashed tenant): the unit the per-tenant counters are kept for."""
+
+
+def cell_field(counter: str, cell: Cell) -> str:
+    """The stats-hash field of a per-tenant counter (namespaces may hold any character: JSON keeps them)."""
+    return f"{CELL_PREFIX}{counter}:{json.dumps(list(cell), ensure_ascii=False)}"
+
+
+def parse_cell_field(field: str) -> tuple[str, Cell] | None:
+    """(counter, cell) of a per-tenant field; None for any other field."""
+    if not field.startswith(CELL_PREFIX):
+        return None
+    counter, _, rest = field[len(CELL_PREFIX) :].partition(":")
+    try:
+        namespace, tenant = json.loads(rest)
+    except (ValueError, TypeError):
+        return None
+    return counter, (str(namespace), str(tenant))
 
 
 #: Tokens and cost a hit saved: ``(stored response JSON, model, provider) -> (tokens, USD)``.
@@ -79,14 +108,35 @@ class Metrics:
         self._lock = threading.Lock()
         self._flushers: dict[asyncio.AbstractEventLoop, asyncio.Task[None]] = {}
         self._pending_savings: list[tuple[str, str, str | None]] = []
+        self._pending_spend: list[tuple[str, str, str | None]] = []
 
     # --- recording (cheap, sync) ----------------------------------------------------------------------
-    def lookup(self, outcome: str, reason: str, similarity: float = 0.0, score: float | None = None) -> None:
+    def lookup(
+        self,
+        outcome: str,
+        reason: str,
+        similarity: float = 0.0,
+        score: float | None = None,
+        *,
+        shadow: bool = False,
+        cell: Cell | None = None,
+    ) -> None:
         """Count the outcome of one request (hit, miss, filtered, skipped or error), with the similarity
-        and the learned verifier's score behind it."""
+        and the learned verifier's score behind it. ``shadow``: the hit or miss of a shadow-mode lookup,
+        counted apart (``shadow:hit`` is a would-be hit: nothing was served, nothing saved)."""
         with self._lock:
-            self._counts[outcome] += 1
-            self._counts[f"{outcome}:{reason}"] += 1
+            if shadow:
+                self._counts["shadow"] += 1
+                self._counts[f"shadow:{outcome}"] += 1
+                self._counts[f"shadow:{outcome}:{reason}"] += 1
+            else:
+                self._counts[outcome] += 1
+                self._counts[f"{outcome}:{reason}"] += 1
+            if cell is not None and outcome in ("hit", "miss"):
+                prefix = "shadow_" if shadow else ""
+                self._counts[cell_field(f"{prefix}lookups", cell)] += 1
+                if outcome == "hit":
+                    self._counts[cell_field(f"{prefix}hits", cell)] += 1
             kind = "hit" if outcome == "hit" else "near_miss" if outcome == "miss" else None
             if kind == "hit" or (kind == "near_miss" and similarity >= _NEAR_MISS_FLOOR):
                 self._counts[f"similarity_{kind}:{_bucket(similarity)}"] += 1
@@ -116,6 +166,46 @@ class Metrics:
             with self._lock:
                 self._counts["tokens_saved"] += tokens
                 self._floats["cost_saved_usd"] += cost
+        with self._lock:
+            spent, self._pending_spend = self._pending_spend, []
+        for usage_json, model, provider in spent:
+            tokens, cost = self.pricer(usage_json, model, provider)
+            with self._lock:
+                self._counts["audit_tokens"] += tokens
+                self._floats["audit_cost_usd"] += cost
+
+    def compared(self, source: str, verdict: str, cell: Cell | None = None) -> None:
+        """Count a comparison of a cached answer with a fresh one: ``source`` ``shadow`` or ``audit``,
+        ``verdict`` ``agreed``, ``disagreed`` or ``uncomparable`` (the fresh answer could not be read)."""
+        with self._lock:
+            self._counts[f"{source}_compared:{verdict}"] += 1
+            if cell is not None and verdict != "uncomparable":
+                self._counts[cell_field(f"{source}_{verdict}", cell)] += 1
+
+    def audit(self, result: str) -> None:
+        """Count how a sampled audit ended: ``agreed``, ``disagreed``, ``uncomparable``, ``failed`` (the
+        provider call failed) or ``skipped_busy`` (every audit slot was taken)."""
+        with self._lock:
+            self._counts[f"audit:{result}"] += 1
+
+    def spent_later(self, usage_json: str, model: str, provider: str | None) -> None:
+        """Note an audit's provider call; its tokens and price are worked out at the next flush."""
+        with self._lock:
+            if len(self._pending_spend) < _MAX_PENDING_SAVINGS:
+                self._pending_spend.append((usage_json, model, provider))
+
+    def invalidated(self, reason: str, count: int = 1) -> None:
+        """Count entries removed because they were wrong: ``audit``, ``feedback`` or ``api_delete``."""
+        with self._lock:
+            self._counts[f"invalidated:{reason}"] += count
+
+    def feedback(self, correct: bool, cell: Cell | None = None) -> None:
+        """Count a user's verdict on a served answer."""
+        verdict = "correct" if correct else "wrong"
+        with self._lock:
+            self._counts[f"feedback:{verdict}"] += 1
+            if cell is not None:
+                self._counts[cell_field(f"feedback_{verdict}", cell)] += 1
 
     def stored(self, stored: bool, reason: str) -> None:
         """Count a store, or a refusal to store (incomplete answer, ...)."""
@@ -136,7 +226,7 @@ class Metrics:
     async def _flush_periodically(self, client_for_loop: Callable[[], aioredis.Redis]) -> None:
         while True:
             await asyncio.sleep(_FLUSH_INTERVAL_SECONDS)
-            if self._counts or self._floats or self._pending_savings or self._problems:
+            if self._counts or self._floats or self._pending_savings or self._pending_spend or self._problems:
                 await self.flush(client_for_loop())
 
     async def flush(self, client: aioredis.Redis) -> None:

@@ -1,8 +1,13 @@
-"""The fleet-wide counters in the Prometheus text exposition format."""
+"""The fleet-wide counters in the Prometheus text exposition format.
+
+Every name here is what ``deploy/grafana/dashboards/semcache.json`` queries (checked against a live
+``/semcache/metrics`` by ``tests/e2e/test_shadow_e2e.py``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
@@ -34,6 +39,7 @@ class _SnapshotCollector:
             ("error", "errors"),
         ):
             requests.add_metric([index, outcome], summary[key])
+        requests.add_metric([index, "shadow"], summary["shadow"]["lookups"])
         yield requests
         hits = CounterMetricFamily(
             "semcache_hits", "Hits by kind: exact repeat or by meaning.", labels=["index", "kind"]
@@ -83,6 +89,7 @@ class _SnapshotCollector:
                 SCORE_BUCKETS,
                 f"verifier_{kind}_sum",
             )
+        yield from self._knowing(summary)
         problems = GaugeMetricFamily(
             "semcache_problem",
             "Processes reporting a lasting problem, by problem.",
@@ -91,6 +98,95 @@ class _SnapshotCollector:
         for name, problem in summary["problems"].items():
             problems.add_metric([index, name], problem["processes"])
         yield problems
+
+    def _knowing(self, summary: dict[str, Any]) -> Iterator[Metric]:
+        """Shadow mode, comparisons, audits, feedback, invalidations, and their per-tenant view."""
+        index, shadow, audits = self.index_name, summary["shadow"], summary["audits"]
+        lookups = CounterMetricFamily(
+            "semcache_shadow_lookups",
+            "Shadow-mode lookups: what the cache would have done (nothing was served).",
+            labels=["index", "result"],
+        )
+        lookups.add_metric([index, "would_hit"], shadow["would_be_hits"])
+        lookups.add_metric([index, "would_miss"], shadow["lookups"] - shadow["would_be_hits"])
+        yield lookups
+        ratio = GaugeMetricFamily(
+            "semcache_would_be_hit_ratio", "Shadow mode: would-be hits / shadow lookups.", labels=["index"]
+        )
+        ratio.add_metric([index], shadow["would_be_hit_rate"])
+        yield ratio
+        compared = CounterMetricFamily(
+            "semcache_shadow_comparisons",
+            "Would-be hits whose cached answer was compared with the provider's fresh one.",
+            labels=["index", "result"],
+        )
+        for result in ("agreed", "disagreed", "uncomparable"):
+            compared.add_metric([index, result], shadow[result])
+        yield compared
+        audited = CounterMetricFamily(
+            "semcache_audits",
+            "Sampled audits of served hits, by how they ended.",
+            labels=["index", "result"],
+        )
+        for result in ("agreed", "disagreed", "uncomparable", "failed", "skipped_busy"):
+            audited.add_metric([index, result], audits[result])
+        yield audited
+        for name, value, help_text in (
+            ("semcache_audit_tokens", audits["tokens"], "Tokens the provider charged for audits."),
+            ("semcache_audit_cost_usd", audits["cost_usd"], "Provider cost of audits (LiteLLM price map)."),
+        ):
+            family = CounterMetricFamily(name, help_text, labels=["index"])
+            family.add_metric([index], value)
+            yield family
+        wrong = GaugeMetricFamily(
+            "semcache_wrong_hit_rate",
+            "Estimated share of (would-be) hits whose answer is wrong: observed disagreements, the estimate "
+            "corrected for the comparison's own errors, and its Wilson 95% interval (lower, upper).",
+            labels=["index", "source", "bound"],
+        )
+        for source, block in (("shadow", shadow), ("audit", audits)):
+            for bound in ("observed", "estimate", "lower", "upper"):
+                wrong.add_metric([index, source, bound], block["wrong_hit_rate"][bound])
+        yield wrong
+        feedback = CounterMetricFamily(
+            "semcache_feedback", "Users' verdicts sent to /semcache/feedback.", labels=["index", "verdict"]
+        )
+        for verdict, count in summary["feedback"].items():
+            feedback.add_metric([index, verdict], count)
+        yield feedback
+        invalidated = CounterMetricFamily(
+            "semcache_invalidated",
+            "Entries removed as wrong: by a disagreeing audit, a user's feedback, or the delete route.",
+            labels=["index", "reason"],
+        )
+        for reason in ("audit", "feedback", "api_delete"):
+            invalidated.add_metric([index, reason], summary["invalidated"].get(reason, 0))
+        yield invalidated
+        yield from self._tenants(summary["by_tenant"])
+
+    def _tenants(self, rows: list[dict[str, Any]]) -> Iterator[Metric]:
+        labels = ["index", "namespace", "tenant"]
+        lookups = CounterMetricFamily(
+            "semcache_tenant_lookups",
+            "Lookups per namespace and (hashed) tenant, by mode and result.",
+            labels=[*labels, "mode", "result"],
+        )
+        wrong = GaugeMetricFamily(
+            "semcache_tenant_wrong_hit_rate",
+            "Estimated wrong-hit rate per namespace and tenant (see semcache_wrong_hit_rate).",
+            labels=[*labels, "source", "bound"],
+        )
+        for row in rows:
+            cell = [self.index_name, row["namespace"], row["tenant"]]
+            lookups.add_metric([*cell, "serve", "hit"], row["hits"])
+            lookups.add_metric([*cell, "serve", "miss"], row["lookups"] - row["hits"])
+            lookups.add_metric([*cell, "shadow", "would_hit"], row["would_be_hits"])
+            lookups.add_metric([*cell, "shadow", "would_miss"], row["shadow_lookups"] - row["would_be_hits"])
+            for source in ("shadow", "audit"):
+                for bound in ("observed", "estimate", "lower", "upper"):
+                    wrong.add_metric([*cell, source, bound], row[f"{source}_wrong_hit_rate"][bound])
+        yield lookups
+        yield wrong
 
     def _histogram(
         self, name: str, help_text: str, counts: dict[str, int], bounds: tuple[float, ...], sum_key: str

@@ -8,6 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .estimates import estimate_rate
+from .metrics import Cell, parse_cell_field
+
 __all__ = ["PROBLEM_MAX_AGE_SECONDS", "Snapshot"]
 
 #: A process's problem report older than this is stale (the process stopped, or the problem is gone).
@@ -55,6 +58,77 @@ class Snapshot:
     def by_prefix(self, prefix: str) -> dict[str, int]:
         return {k[len(prefix) :]: int(v) for k, v in sorted(self.raw.items()) if k.startswith(prefix)}
 
+    def cells(self) -> dict[Cell, dict[str, int]]:
+        """The per-tenant counters, by (namespace, hashed tenant)."""
+        cells: dict[Cell, dict[str, int]] = {}
+        for name, value in self.raw.items():
+            parsed = parse_cell_field(name)
+            if parsed is not None:
+                counter, cell = parsed
+                cells.setdefault(cell, {})[counter] = int(value)
+        return cells
+
+    def shadow(self) -> dict[str, Any]:
+        """Shadow mode: would-be hits, and how their answers compared with the provider's fresh ones."""
+        would, lookups = self.count("shadow:hit"), self.count("shadow")
+        agreed, disagreed = self.count("shadow_compared:agreed"), self.count("shadow_compared:disagreed")
+        return {
+            "lookups": lookups,
+            "would_be_hits": would,
+            "would_be_hits_exact": self.count("shadow:hit:exact"),
+            "would_be_hits_semantic": self.count("shadow:hit:semantic"),
+            "would_be_hit_rate": round(would / lookups, 4) if lookups else 0.0,
+            "misses_by_reason": self.by_prefix("shadow:miss:"),
+            "agreed": agreed,
+            "disagreed": disagreed,
+            "uncomparable": self.count("shadow_compared:uncomparable"),
+            "wrong_hit_rate": estimate_rate(disagreed, agreed + disagreed).as_dict(),
+        }
+
+    def audits(self) -> dict[str, Any]:
+        """Audits of served hits: how they ended, what they cost, the wrong-hit rate they estimate."""
+        results = {
+            name: self.count(f"audit:{name}")
+            for name in ("agreed", "disagreed", "uncomparable", "failed", "skipped_busy")
+        }
+        return {
+            **results,
+            "run": sum(v for k, v in results.items() if k != "skipped_busy"),
+            "tokens": self.count("audit_tokens"),
+            "cost_usd": round(self.raw.get("audit_cost_usd", 0.0), 6),
+            "wrong_hit_rate": estimate_rate(
+                results["disagreed"], results["agreed"] + results["disagreed"]
+            ).as_dict(),
+        }
+
+    def by_tenant(self) -> list[dict[str, Any]]:
+        """Per (namespace, tenant): lookups and hits, would-be hits, and the wrong-hit rate estimated from
+        shadow comparisons and from audits; busiest first."""
+        rows: list[dict[str, Any]] = []
+        for (namespace, tenant), c in self.cells().items():
+            lookups, shadow = c.get("lookups", 0), c.get("shadow_lookups", 0)
+            rows.append(
+                {
+                    "namespace": namespace,
+                    "tenant": tenant,
+                    "lookups": lookups,
+                    "hits": c.get("hits", 0),
+                    "hit_rate": round(c.get("hits", 0) / lookups, 4) if lookups else 0.0,
+                    "shadow_lookups": shadow,
+                    "would_be_hits": c.get("shadow_hits", 0),
+                    "would_be_hit_rate": round(c.get("shadow_hits", 0) / shadow, 4) if shadow else 0.0,
+                    "shadow_wrong_hit_rate": estimate_rate(
+                        c.get("shadow_disagreed", 0), c.get("shadow_agreed", 0) + c.get("shadow_disagreed", 0)
+                    ).as_dict(),
+                    "audit_wrong_hit_rate": estimate_rate(
+                        c.get("audit_disagreed", 0), c.get("audit_agreed", 0) + c.get("audit_disagreed", 0)
+                    ).as_dict(),
+                    "feedback_wrong": c.get("feedback_wrong", 0),
+                }
+            )
+        rows.sort(key=lambda r: (-int(r["lookups"] + r["shadow_lookups"]), r["namespace"], r["tenant"]))
+        return rows
+
     def summary(self) -> dict[str, Any]:
         """The `stats --json` object."""
         hits, misses = self.count("hit"), self.count("miss")
@@ -79,5 +153,10 @@ class Snapshot:
             "similarity_near_misses": self.by_prefix("similarity_near_miss:"),
             "verifier_scores_hits": self.by_prefix("verifier_hit:"),
             "verifier_scores_refused": self.by_prefix("verifier_near_miss:"),
+            "shadow": self.shadow(),
+            "audits": self.audits(),
+            "feedback": {"wrong": self.count("feedback:wrong"), "correct": self.count("feedback:correct")},
+            "invalidated": self.by_prefix("invalidated:"),
+            "by_tenant": self.by_tenant(),
             "problems": dict(self.problems),
         }

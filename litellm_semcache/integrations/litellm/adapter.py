@@ -26,6 +26,13 @@ through the cache too, with the outer request's metadata. The request is served 
 decides (an inner call's prompt is another object: its lookup is left alone, so a miss is counted once
 and an inner hit never answers half a request), and the first complete answer stored for it, inner or
 outer, is its entry (the others are the same answer in another API's shape).
+
+**Shadow mode and audits.** A lookup in shadow mode returns no hit to LiteLLM, so the request goes to the
+provider; the would-be entry is remembered with the request, and the store path compares the provider's
+fresh answer with it instead of storing (a would-be hit stores nothing, as a served hit would not). A
+sampled share of served hits is audited: once the cached answer is on its way, the request is re-sent
+through LiteLLM in the background (``audits.py``) and the two answers compared; a disagreeing entry is
+deleted.
 """
 
 from __future__ import annotations
@@ -49,8 +56,9 @@ from ...formats.base import as_mapping, json_text
 from ...formats.responses import CACHED_RESPONSE_PREFIX
 from ...pipeline import Pipeline, Prepared
 from ...settings import SemCacheSettings
-from ...store import RedisStore
+from ...store import RedisStore, StoredEntry
 from ...types import Answer, Outcome, Refusal
+from .audits import audit_kwargs, resend, usage_of
 from .continuations import hit_record
 from .controls import controls_of
 from .pricing import litellm_pricer
@@ -75,9 +83,13 @@ _PREPARED_TTL_SECONDS = 600.0
 
 
 def status_of(found: Outcome) -> dict[str, Any]:
-    """What the response headers tell a client about the cache's decision."""
-    status: dict[str, Any] = {"status": found.status, "reason": found.reason_text}
-    if found.entry is not None:
+    """What the response headers tell a client about the cache's decision (in shadow mode: ``shadow``,
+    and what it would have done, ``hit:semantic`` or ``miss:below_threshold``)."""
+    if found.mode == "shadow":
+        status: dict[str, Any] = {"status": "shadow", "reason": f"{found.status}:{found.reason_text}"}
+    else:
+        status = {"status": found.status, "reason": found.reason_text}
+    if found.entry is not None and found.mode == "serve":
         status["entry_id"] = found.entry.id
     if found.score is not None:
         status["verifier_score"] = round(found.score, 4)
@@ -103,6 +115,8 @@ class _Tracked:
     looked_up: int | None = None
     """``id()`` of the prompt object the request was looked up with (see "calls inside calls")."""
     stored: bool = False
+    would_be: StoredEntry | None = None
+    """Shadow mode: the entry the cache would have served; the fresh answer is compared with it."""
 
 
 class _TrackedRequests:
@@ -218,7 +232,7 @@ class SemanticCacheBackend(BaseCache):
         if holder is not None:
             holder[STATUS_KEY] = status_of(found)
         prepared = self.prepare(kwargs)
-        self.pipeline.record(found, prepared.request if isinstance(prepared, Prepared) else None)
+        self.pipeline.record(found, prepared if isinstance(prepared, Prepared) else None)
 
     def is_text_completion_hit(self, kwargs: Mapping[str, Any]) -> bool:
         """Whether a request is a text completion this cache answered (see the streaming hook)."""
@@ -266,6 +280,9 @@ class SemanticCacheBackend(BaseCache):
         logger.debug(
             "litellm-semcache: %s (%s, similarity %.3f)", found.status, found.reason_text, found.similarity
         )
+        if found.mode == "shadow":
+            tracked.would_be = found.entry  # the provider answers; the store path compares
+            return None
         if found.entry is None:
             return None
         answer = stored_answer(found.entry, self.settings)
@@ -281,7 +298,39 @@ class SemanticCacheBackend(BaseCache):
         if format_.name == "responses" and answer.format != format_.name:
             tenant = tracked.prepared.scope.tenant if isinstance(tracked.prepared, Prepared) else ""
             response = await self._continuable(response, hit_record(kwargs, answer.text, tenant))
+        if self.pipeline.auditor.sample():
+            self._audit_later(found.entry, tracked.format_name, kwargs)
         return {"timestamp": found.entry.created_at, "response": json_text(response)}
+
+    # --- audits -------------------------------------------------------------------------------------------
+    def _audit_later(self, entry: StoredEntry, format_name: str, kwargs: Mapping[str, Any]) -> None:
+        """Audit a served hit in the background (the kwargs are copied now: LiteLLM goes on with them)."""
+        call = audit_kwargs(kwargs, format_name)
+        provider = kwargs.get("custom_llm_provider")
+        if not self.pipeline.auditor.launch(self.audit(entry, format_name, call, provider)):
+            self.metrics.audit("skipped_busy")
+
+    async def audit(
+        self, entry: StoredEntry, format_name: str, call: Mapping[str, Any], provider: str | None = None
+    ) -> None:
+        """Ask the provider the hit's question again and compare its answer with the entry's; a
+        disagreement deletes the entry. ``call``: kwargs from :func:`audits.audit_kwargs`."""
+        try:
+            response = await asyncio.wait_for(resend(format_name, call), self.settings.audit_timeout_seconds)
+        except Exception as exc:  # the type only: the message may quote the request or its key
+            self.pipeline.warnings.warn(
+                "audit", "litellm-semcache: an audit's provider call failed: %s", type(exc).__name__
+            )
+            await self.pipeline.audited(entry, None)
+            return
+        read = _read_answer(response, self.settings) if response is not None else None
+        await self.pipeline.audited(
+            entry,
+            read if read is not None else Refusal("unreadable_response"),
+            tokens=usage_of(response),
+            model=str(call.get("model") or ""),
+            provider=provider if isinstance(provider, str) else None,
+        )
 
     async def _continuable(self, response: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
         """A Responses hit built from another API's answer, with an id of the cache's own and a record
@@ -313,6 +362,11 @@ class SemanticCacheBackend(BaseCache):
         if tracked.stored or not isinstance(prepared, Prepared):
             return None
         read = _read_answer(cached_payload(value), self.settings)
+        if tracked.would_be is not None:  # shadow mode: compared with the would-be hit, never stored
+            tracked.stored, tracked.prepared = True, None
+            fresh = read if read is not None else Refusal("unreadable_response")
+            await self.pipeline.compare(tracked.would_be, fresh, source="shadow")
+            return None
         if read is None:
             logger.debug("litellm-semcache: not storing a response of unknown shape")
             return None

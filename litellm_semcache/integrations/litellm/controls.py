@@ -2,10 +2,11 @@
 ``x-semcache-control`` header.
 
 ``no-cache`` and ``no-store`` are applied by LiteLLM itself; the ones read here are ``ttl``,
-``s-maxage``, ``namespace`` and this plugin's ``similarity-threshold``. The proxy accepts the ``cache``
-field on every API (chat and text completions, ``/v1/messages``, ``/v1/responses``) and never sends it
-to the provider; the header carries the same controls for clients that cannot add a field to the body
-(Claude Code, Agents SDK apps): ``x-semcache-control: no-store, ttl=600, namespace=support``.
+``s-maxage``, ``namespace`` and this plugin's ``similarity-threshold`` and ``mode`` (``shadow`` or
+``off``: a request may only be handled more carefully than its deployment says). The proxy accepts the
+``cache`` field on every API (chat and text completions, ``/v1/messages``, ``/v1/responses``) and never
+sends it to the provider; the header carries the same controls for clients that cannot add a field to the
+body (Claude Code, Agents SDK apps): ``x-semcache-control: no-store, ttl=600, namespace=support``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ...types import Controls
+from ...types import Controls, Mode
 
 __all__ = [
     "CONTROL_HEADER",
@@ -23,6 +24,7 @@ __all__ = [
     "header_controls",
     "max_age",
     "parse_control_header",
+    "requested_mode",
     "requested_threshold",
     "ttl_seconds",
     "validate_controls",
@@ -70,6 +72,7 @@ def _validate(controls: Mapping[str, Any], label: str) -> None:
         raise ValueError(f"{label}.namespace must be a string of 1 to {_MAX_NAMESPACE_CHARS} characters")
     try:
         requested_threshold(controls)
+        requested_mode(controls)
     except ValueError as exc:
         raise ValueError(str(exc).replace("cache.", f"{label}.", 1)) from None
 
@@ -77,7 +80,7 @@ def _validate(controls: Mapping[str, Any], label: str) -> None:
 #: Request header carrying the cache controls, for clients that cannot add a ``cache`` field.
 CONTROL_HEADER = "x-semcache-control"
 _HEADER_NUMBERS = frozenset({"ttl", "s-maxage", "s-max-age", "similarity-threshold"})
-_HEADER_TEXTS = frozenset({"namespace"})
+_HEADER_TEXTS = frozenset({"namespace", "mode"})
 
 
 def _header_value(raw: str) -> object:
@@ -152,6 +155,23 @@ def requested_threshold(controls: Mapping[str, Any]) -> float | None:
     return None
 
 
+_MODES: dict[str, Mode] = {"off": "off", "shadow": "shadow", "serve": "serve"}
+
+
+def requested_mode(controls: Mapping[str, Any]) -> Mode | None:
+    """A per-request mode, ``cache: {"mode": "shadow"}``.
+
+    Raises:
+        ValueError: the value is not one of ``off``, ``shadow``, ``serve``.
+    """
+    value = controls.get("mode")
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in _MODES:
+        raise ValueError(f"cache.mode must be one of off, shadow, serve, got {value!r}")
+    return _MODES[value]
+
+
 def max_age(controls: Mapping[str, Any]) -> float | None:
     """``s-maxage``: only entries younger than this many seconds may serve the request."""
     for name in ("s-maxage", "s-max-age"):
@@ -180,10 +200,15 @@ def controls_of(kwargs: Mapping[str, Any]) -> Controls:
         threshold = requested_threshold(controls)
     except ValueError:
         threshold = None
+    try:
+        mode = requested_mode(controls)
+    except ValueError:
+        mode = None
     namespace = controls.get("namespace")
     return Controls(
         namespace=str(namespace) if namespace else None,
         threshold=threshold,
         max_age_seconds=max_age(controls),
         ttl_seconds=ttl_seconds(kwargs),
+        mode=mode,
     )

@@ -1,4 +1,5 @@
-"""Routes the plugin adds to the running proxy: ``/semcache/metrics`` and a ``/cache/ping`` that pings.
+"""Routes the plugin adds to the running proxy: ``/semcache/metrics``, a ``/cache/ping`` that pings, and
+``POST /semcache/feedback`` / ``DELETE /semcache/entries/{id}`` (``feedback.py``).
 
 LiteLLM's own ``/cache/ping`` answers "healthy" for any cache type but plain Redis without touching it;
 the plugin's route, registered ahead of it, pings the cache's Redis and checks its index.
@@ -17,8 +18,9 @@ from ...ops.admin import stats as admin_stats
 from ...ops.prometheus import prometheus_text
 from ...store.redis_store import describe
 from .adapter import SemanticCacheBackend
+from .feedback import DELETE_PATH, FEEDBACK_PATH, feedback_routes
 
-__all__ = ["METRICS_PATH", "PING_PATH", "mount_routes"]
+__all__ = ["DELETE_PATH", "FEEDBACK_PATH", "METRICS_PATH", "PING_PATH", "mount_routes"]
 
 logger = logging.getLogger("litellm_semcache")
 
@@ -99,3 +101,7 @@ def mount_routes(backend: SemanticCacheBackend) -> None:
         include_in_schema=False,
     )
     app.router.routes.insert(0, ping)  # ahead of LiteLLM's route of the same path
+    # Authenticated inside the handlers (LiteLLM's key check, its failures answered 401/403 there).
+    feedback, delete_entry = feedback_routes(backend)
+    app.add_api_route(FEEDBACK_PATH, feedback, methods=["POST"], include_in_schema=False)
+    app.add_api_route(DELETE_PATH, delete_entry, methods=["DELETE"], include_in_schema=False)
