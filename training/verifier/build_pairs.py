@@ -534,7 +534,9 @@ def stage2(rng: random.Random) -> None:
         print(f"  {source:18s} same={same} {count}")
 
 
-def all_pipeline_pairs(name: str, data: IntentSplit, per_query: int = 4, neg_per_query: int = 10) -> list[Pair]:
+def all_pipeline_pairs(
+    name: str, data: IntentSplit, per_query: int = 4, neg_per_query: int = 10
+) -> list[Pair]:
     """Every (text, neighbour) pair of an intent set, each unordered pair once, labelled by intent: the
     same-intent ones among the top-``per_query`` neighbours and the different-intent ones among the
     top-``neg_per_query`` (same-intent pairs whose numbers differ and exact repeats are left out)."""
@@ -604,11 +606,19 @@ def build_v2(rng: random.Random) -> None:
     ]
     from common import BENCH_HARD, read_csv
 
-    val += [Pair(r["a"], r["b"], int(r["same"]), "bench") for r in read_csv(BENCH_HARD) if r["split"] == "dev"]
+    val += [
+        Pair(r["a"], r["b"], int(r["same"]), "bench") for r in read_csv(BENCH_HARD) if r["split"] == "dev"
+    ]
     for name, stored, queries in (
         ("b77", fill, hold),
-        ("clinc", clinc, IntentSplit(clinc150("val").texts + clinc150("oos_val").texts,
-                                     clinc150("val").labels + clinc150("oos_val").labels)),
+        (
+            "clinc",
+            clinc,
+            IntentSplit(
+                clinc150("val").texts + clinc150("oos_val").texts,
+                clinc150("val").labels + clinc150("oos_val").labels,
+            ),
+        ),
     ):
         idx, _ = top_k(embed(queries.texts), embed(stored.texts), 2)
         picks = rng.sample(range(len(queries.texts)), min(1000, len(queries.texts)))
@@ -656,7 +666,7 @@ def _contract(q: str, rng: random.Random) -> str | None:
     if not options:
         return None
     start, end, dst = rng.choice(options)
-    if q[start:start + 1].isupper():
+    if q[start : start + 1].isupper():
         dst = dst[:1].upper() + dst[1:]
     return q[:start] + dst + q[end:]
 

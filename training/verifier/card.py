@@ -67,7 +67,10 @@ def main() -> None:
         help="pipeline_eval.py's JSON for the shipped artifact (validation)",
     )
     parser.add_argument(
-        "--test-report", type=Path, default=None, help="benchmarks/quality.py's JSON (its test rows are copied)"
+        "--test-report",
+        type=Path,
+        default=None,
+        help="benchmarks/quality.py's JSON (its test rows are copied)",
     )
     parser.add_argument(
         "--quantization",
@@ -100,7 +103,9 @@ def main() -> None:
     import onnx
 
     layers = sum(
-        1 for n in onnx.load(str(args.artifact / "model.onnx")).graph.node if n.name.endswith("/attention/self/Softmax")
+        1
+        for n in onnx.load(str(args.artifact / "model.onnx")).graph.node
+        if n.name.endswith("/attention/self/Softmax")
     )
 
     card: dict[str, Any] = {
@@ -136,7 +141,8 @@ def main() -> None:
             "stages": stages,
             "v1": "stage 1 (broad, 1 epoch, lr 4e-5, from all-MiniLM-L6-v2) then stage 2 (lookup-shaped "
             "intent pairs + replay, 1 epoch, lr 3e-5): the 6-layer model of verifier 1.0.0",
-            "v2": "v1's stage-2 model cut to encoder layers 0, 1, 3, 5; one epoch over work/train_pairs_v2.csv "
+            "v2": "v1's stage-2 model cut to encoder layers 0, 1, 3, 5; one epoch over "
+            "work/train_pairs_v2.csv "
             "with both orders of every pair in each batch (32 = 16 pairs x 2), BCE, AdamW lr 4e-5, 5% "
             "warm-up then linear decay, word embeddings frozen, max_length 128, 1 torch thread",
             "data_licences": {
@@ -174,7 +180,8 @@ def main() -> None:
         report = json.loads(args.test_report.read_text())
         new = next(k for k in report["rows"]["test"] if k.startswith("new default"))
         card["test"] = {
-            "note": "benchmarks/quality.py, measured once, after every choice was made; never used for tuning",
+            "note": "benchmarks/quality.py, measured once, after every choice was made; "
+            "never used for tuning",
             "gates": report["gates"],
             "rows": report["rows"]["test"][new],
             "hard_categories": report.get("hard_categories", {}).get(new),

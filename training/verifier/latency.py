@@ -1,6 +1,7 @@
 """Measure the verifier's added latency: p50/p99 of scoring 1, 2 and 4 pairs, several models side by side.
 
-The models (``--model name=path``, repeated) run through ``CrossEncoderScorer`` (tokenization included) with the same session settings, in
+The models (``--model name=path``, repeated) run through ``CrossEncoderScorer`` (tokenization
+included) with the same session settings, in
 interleaved rounds so that a neighbour's load hits both alike. Writes ``work/latency_threads<N>.json``;
 with ``--threads 1`` it also records the calling thread's CPU time (what a quiet core would take).
 """
@@ -82,7 +83,9 @@ def main() -> None:
         }
         for key, v in times.items()
     }
-    result["models"] = {name: {"path": str(path), "bytes": Path(path).stat().st_size} for name, path in models.items()}
+    result["models"] = {
+        name: {"path": str(path), "bytes": Path(path).stat().st_size} for name, path in models.items()
+    }
     result["load_average_after"] = dict(zip(("1m", "5m", "15m"), os.getloadavg(), strict=True))
     print("pairs | " + " | ".join(f"{m} p50 / p99 ms (thread CPU p50)" for m in scorers))
     for n in (1, 2, 4):

@@ -36,12 +36,23 @@ OPENINGS: list[tuple[str, list[str]]] = [
     ),
     (
         r"^How can I (.+)\?$",
-        ["How do I {x}?", "What's the way to {x}?", "Is there a way to {x}?", "How could I {x}?", "how to {x}"],
+        [
+            "How do I {x}?",
+            "What's the way to {x}?",
+            "Is there a way to {x}?",
+            "How could I {x}?",
+            "how to {x}",
+        ],
     ),
     (r"^How to (.+)\?$", ["How do I {x}?", "How does one {x}?", "What's the way to {x}?"]),
     (
         r"^What is the best way to (.+)\?$",
-        ["How do I best {x}?", "What's the most effective way to {x}?", "How should I {x}?", "Best way to {x}?"],
+        [
+            "How do I best {x}?",
+            "What's the most effective way to {x}?",
+            "How should I {x}?",
+            "Best way to {x}?",
+        ],
     ),
     (
         r"^What is the difference between ([^?]+?) and ([^?]+)\?$",
@@ -214,7 +225,18 @@ LANDMARKS = [
     "the CN Tower",
     "Mont Blanc",
 ]
-WORDS = ["thank you", "good morning", "cat", "friend", "water", "love", "goodbye", "house", "beautiful", "book"]
+WORDS = [
+    "thank you",
+    "good morning",
+    "cat",
+    "friend",
+    "water",
+    "love",
+    "goodbye",
+    "house",
+    "beautiful",
+    "book",
+]
 LANGS = ["Spanish", "French", "German", "Italian", "Japanese", "Portuguese", "Russian", "Korean", "Dutch"]
 
 
@@ -240,7 +262,9 @@ def rewrite_pairs(questions: Sequence[str], rng: random.Random, count: int) -> l
             for x, y in pairs:
                 for old, new in ((x, y), (y, x)):
                     if re.search(rf"\b{re.escape(old)}\b", q):
-                        out.append(Pair(q, re.sub(rf"\b{re.escape(old)}\b", new, q, count=1), 1, "syn:synonym"))
+                        out.append(
+                            Pair(q, re.sub(rf"\b{re.escape(old)}\b", new, q, count=1), 1, "syn:synonym")
+                        )
                         break
                 else:
                     continue

@@ -27,13 +27,13 @@ import numpy as np
 from common import ARTIFACT, DATA, REPO, WORK
 
 sys.path.insert(0, str(REPO))
-import benchmarks.quality as bq  # noqa: E402
-from litellm_semcache.evaluation import ScoredQueries, candidate_matrix, load_intent_split, sweep  # noqa: E402
-from litellm_semcache.evaluation.data import holdout_pairs, holdout_split  # noqa: E402
-from litellm_semcache.models.cross_encoder import CrossEncoderScorer  # noqa: E402
-from litellm_semcache.settings import SemCacheSettings  # noqa: E402
-from litellm_semcache.verification import Verifier  # noqa: E402
-from litellm_semcache.verification.learned import LearnedVerifier  # noqa: E402
+import benchmarks.quality as bq
+from litellm_semcache.evaluation import ScoredQueries, candidate_matrix, load_intent_split, sweep
+from litellm_semcache.evaluation.data import holdout_pairs, holdout_split
+from litellm_semcache.models.cross_encoder import CrossEncoderScorer
+from litellm_semcache.settings import SemCacheSettings
+from litellm_semcache.verification import Verifier
+from litellm_semcache.verification.learned import LearnedVerifier
 
 
 def validation_cases(data: Path) -> dict[str, bq.Case]:
@@ -65,12 +65,16 @@ def validation_cases(data: Path) -> dict[str, bq.Case]:
         for name, case in cases.items():
             truth = [[case.correct(q, c) for c in found] for q, found in enumerate(case.candidates)]
             stored[name] = (case, truth)
-        for name, (case, _) in stored.items():
+        for case, _ in stored.values():
             case.correct = None  # type: ignore[assignment]
         path.write_bytes(pickle.dumps(stored))
     out = {}
     for name, (case, truth) in stored.items():
-        index = {(q, c.id): t for q, found in enumerate(case.candidates) for c, t in zip(found, truth[q])}
+        index = {
+            (q, c.id): t
+            for q, found in enumerate(case.candidates)
+            for c, t in zip(found, truth[q], strict=True)
+        }
         case.correct = lambda q, c, index=index: index[(q, c.id)]
         out[name] = case
     return out
@@ -83,7 +87,9 @@ def raw_scores(cases: dict[str, bq.Case], learned: LearnedVerifier, key: str) ->
         path = WORK / "scores" / f"pipe_{key}_{name.split()[0]}.npy"
         data = candidate_matrix(case.candidates, case.correct, case.answerable, max_n=bq.MAX_N)
         if path.exists():
-            out[name] = ScoredQueries(data.similarity, data.rules, np.load(path), data.correct, data.answerable)
+            out[name] = ScoredQueries(
+                data.similarity, data.rules, np.load(path), data.correct, data.answerable
+            )
             continue
         started = time.monotonic()
         out[name] = bq.verifier_scores(case, learned)
@@ -111,16 +117,25 @@ def measure(artifact: Path, targets: list[float]) -> dict[str, Any]:
     for target in targets:
         gates = profile.gates(target)
         rows = {n: bq.at(bq.scored(c, rules, raw[n]), gates) for n, c in cases.items()}
-        result["rows"][str(target)] = {"gates": gates.model_dump(), "sets": {n: asdict(r) for n, r in rows.items()}}
+        result["rows"][str(target)] = {
+            "gates": gates.model_dump(),
+            "sets": {n: asdict(r) for n, r in rows.items()},
+        }
         print(
             f"target {target}: gate {gates.gate} top_n {gates.top_n} score >= {gates.score_threshold}"
             + ("" if profile.reaches(target) else "  (NOT reached)")
         )
         for n, r in rows.items():
             if n in ("Quora pairs", "hard cases"):
-                print(f"   {n:16s} recall {r.recall:.3f} precision {r.precision:.4f} false matches {r.false_match_rate:.3f}")
+                print(
+                    f"   {n:16s} recall {r.recall:.3f} precision {r.precision:.4f} "
+                    f"false matches {r.false_match_rate:.3f}"
+                )
             else:
-                print(f"   {n:16s} hit {r.hit_rate:.3f} precision {r.precision:.4f} oos {r.out_of_scope_hit_rate:.3f}")
+                print(
+                    f"   {n:16s} hit {r.hit_rate:.3f} precision {r.precision:.4f} "
+                    f"oos {r.out_of_scope_hit_rate:.3f}"
+                )
     # what N the verifier could get away with: the best row per top_n at the default target
     target = defaults.target_precision
     for n_max in (1, 2, 4):
@@ -140,7 +155,10 @@ def measure(artifact: Path, targets: list[float]) -> dict[str, Any]:
     ok = [r for r in curve if r.recall >= 0.6]
     best = max(ok, key=lambda r: r.precision) if ok else None
     if best:
-        print(f"  Quora best precision at recall >= 0.6 along the score: {best.precision:.4f} (thr {best.score_threshold})")
+        print(
+            f"  Quora best precision at recall >= 0.6 along the score: {best.precision:.4f} "
+            f"(thr {best.score_threshold})"
+        )
     hard = cases["hard cases"]
     data_h = bq.scored(hard, rules, raw["hard cases"])
     cats = bq.hard_categories(hard, raw["hard cases"], defaults, gates)
