@@ -1,6 +1,6 @@
 """The request's path and the write path, with no LiteLLM in sight.
 
-    prepare:  format.parse → admission (rules, patterns) → scope → mode (off, shadow, serve)
+    prepare:  policy → format.parse → admission (rules, patterns) → scope → mode (off, shadow, serve)
     lookup:   exact-id fast path → embed → cacheability classifier → vector search → verification → fetch
     store:    embed (reusing the lookup's vector) → cacheability classifier → put, with a TTL
     compare:  a cached answer against a fresh one (shadow mode, audits) → counted; a failed audit deletes
@@ -33,6 +33,7 @@ from .formats import Format, stored_answer
 from .ops.audit import Auditor
 from .ops.failsafe import CircuitBreaker, WarningThrottle
 from .ops.metrics import Cell, Metrics, Pricer, tokens_only
+from .policies import DEFAULT_POLICY, Policy, effective_settings, select_policy
 from .scope import Scope, compute_scope, exact_entry_id
 from .settings import SemCacheSettings
 from .store import RedisStore, StoredEntry
@@ -60,6 +61,10 @@ class Prepared:
     """An ``always_cache_patterns`` entry let it past the cacheability classifier."""
     mode: Mode = "serve"
     """``serve`` or ``shadow`` (an ``off`` request is never prepared: the cache stays out of it)."""
+    policy: str = DEFAULT_POLICY
+    """The policy the request falls under; its settings decide the lookup and the store."""
+    exact_only: bool = False
+    """The policy serves exact repeats only (``mode: exact_only``)."""
 
 
 #: How careful each mode is: a request may only move down this order, never up.
@@ -76,6 +81,21 @@ def mode_of(request: Request, scope: Scope, settings: SemCacheSettings) -> Mode:
     return configured
 
 
+def policy_of(identity: Identity, controls: Controls, settings: SemCacheSettings) -> Policy | None:
+    """The policy a request falls under (None: the block's own settings)."""
+    if not settings.policies:
+        return None
+    return select_policy(
+        settings.policies,
+        tags=identity.policy_tags,
+        model_group=identity.model_group,
+        team=identity.team,
+        team_alias=identity.team_alias,
+        key_alias=identity.key_alias,
+        namespace=controls.namespace or settings.namespace or "default",
+    )
+
+
 def prepare(
     format_: Format,
     body: Mapping[str, Any],
@@ -86,24 +106,35 @@ def prepare(
     controls: Controls | None = None,
     model: str = "",
     provider: str | None = None,
+    policy_settings: Mapping[str, SemCacheSettings] | None = None,
 ) -> Prepared | Outcome:
-    """Parse, admit and scope a request; an :class:`Outcome` when the cache must stay out. No I/O."""
-    parsed = format_.parse(body, settings)
+    """Parse, admit and scope a request; an :class:`Outcome` when the cache must stay out. No I/O.
+
+    ``policy_settings``: each policy's effective settings, computed once (else computed here)."""
+    identity, controls = identity or Identity(), controls or Controls()
+    policy = policy_of(identity, controls, settings)
+    name = policy.name if policy is not None else DEFAULT_POLICY
+    effective = settings
+    if policy is not None:
+        known = policy_settings.get(name) if policy_settings is not None else None
+        effective = known if known is not None else effective_settings(settings, policy)
+    parsed = format_.parse(body, effective)
     if isinstance(parsed, Skip):
         logger.debug("litellm-semcache: skipped (%s)", parsed.reason)
-        return Outcome("skipped", parsed.reason)
+        return Outcome("skipped", parsed.reason, policy=name)
     admission = admission or Admission.from_settings(settings)
     refused = admission.check(parsed)
     if refused is not None:
         logger.debug("litellm-semcache: not cacheable (%s)", refused.reason_text)
-        return refused
-    request = Request(parsed, identity or Identity(), controls or Controls(), model, provider)
-    scope = compute_scope(request, settings)
-    mode = mode_of(request, scope, settings)
+        return replace(refused, policy=name)
+    request = Request(parsed, identity, controls, model, provider)
+    scope = compute_scope(request, effective, name)
+    mode = mode_of(request, scope, effective)
     if mode == "off":
         logger.debug("litellm-semcache: skipped (mode off)")
-        return Outcome("skipped", "mode_off")
-    return Prepared(request, scope, admission.exempt(parsed), mode)
+        return Outcome("skipped", "mode_off", policy=name)
+    exact_only = policy is not None and policy.mode == "exact_only"
+    return Prepared(request, scope, admission.exempt(parsed), mode, name, exact_only)
 
 
 class _Laps:
@@ -127,6 +158,16 @@ def _load_classifier(settings: SemCacheSettings) -> tuple[ClassifierStage | None
         message = f"the cacheability classifier is unavailable ({exc}); nothing is cached"
         logger.warning("litellm-semcache: %s", message)
         return None, message
+
+
+@dataclass(frozen=True)
+class _Runtime:
+    """What a policy changes on the request path: its settings, gates and classifier."""
+
+    settings: SemCacheSettings
+    verification: Verification
+    classifier: ClassifierStage | None
+    classifier_unavailable: str | None
 
 
 class Pipeline:
@@ -170,6 +211,26 @@ class Pipeline:
             self.metrics.problem("verifier_unavailable", self.verification.unavailable)
         if self.classifier_unavailable is not None:
             self.metrics.problem("classifier_unavailable", self.classifier_unavailable)
+        self.runtimes = {
+            DEFAULT_POLICY: _Runtime(
+                settings, self.verification, self.classifier, self.classifier_unavailable
+            ),
+            **{policy.name: self._runtime_for(policy) for policy in settings.policies},
+        }
+        self.policy_settings = {name: runtime.settings for name, runtime in self.runtimes.items()}
+
+    def _runtime_for(self, policy: Policy) -> _Runtime:
+        """A policy's settings, with the default's models reused where its settings leave them alone."""
+        settings = effective_settings(self.settings, policy)
+        gates = ("target_precision", "similarity_threshold", "verifier_threshold")
+        verification = self.verification
+        if any(getattr(settings, f) != getattr(self.settings, f) for f in gates):
+            verification = Verification.from_settings(settings, learned=self.verification.learned)
+        classifier, unavailable = self.classifier, self.classifier_unavailable
+        classes = ("keep_out_classes", "live_ttl_seconds")
+        if any(getattr(settings, f) != getattr(self.settings, f) for f in classes):
+            classifier, unavailable = _load_classifier(settings)
+        return _Runtime(settings, verification, classifier, unavailable)
 
     # --- prepare ----------------------------------------------------------------------------------------
     def prepare(
@@ -192,6 +253,7 @@ class Pipeline:
             controls=controls,
             model=model,
             provider=provider,
+            policy_settings=self.policy_settings,
         )
 
     # --- fail-open --------------------------------------------------------------------------------------
@@ -236,6 +298,7 @@ class Pipeline:
             found = result if result is not None else Outcome("error", "backend_unavailable")
             if prepared.mode == "shadow" and found.status in ("hit", "miss"):
                 found = replace(found, mode="shadow")
+            found = replace(found, policy=prepared.policy)
         self.record(found, prepared if isinstance(prepared, Prepared) else None)
         return found
 
@@ -256,6 +319,7 @@ class Pipeline:
             found.score,
             shadow=found.mode == "shadow",
             cell=self.cell(scope),
+            policy=found.policy if self.settings.policies else None,
         )
         if found.entry is not None and found.mode == "serve":
             model = (request.model if request is not None else "") or found.entry.model
@@ -275,12 +339,13 @@ class Pipeline:
 
     async def _lookup(self, prepared: Prepared, laps: _Laps) -> Outcome:
         request, scope = prepared.request, prepared.scope
+        runtime = self.runtimes[prepared.policy]
         controls = request.controls
         oldest = controls.max_age_seconds
         min_created_at = self.entries.now() - oldest if oldest is not None else None
         limit = request.parsed.max_answer_tokens
 
-        if self.classifier_unavailable is not None:
+        if runtime.classifier_unavailable is not None:
             return Outcome("filtered", "classifier_unavailable", timings=laps.laps)
 
         def servable(entry: StoredEntry | None, since: float | None) -> bool:
@@ -317,15 +382,17 @@ class Pipeline:
             min_created_at = live_since if min_created_at is None else max(min_created_at, live_since)
         if entry is not None and servable(entry, min_created_at):  # admitted before, and admitted now
             return Outcome("hit", "exact", entry=entry, similarity=1.0, timings=laps.laps)
-        if self.verification.unavailable is not None:
+        if prepared.exact_only:
+            return Outcome("miss", "exact_only", timings=laps.laps)
+        if runtime.verification.unavailable is not None:
             return Outcome("miss", "verifier_unavailable", timings=laps.laps)
         if embedding.vector is None:
             return Outcome("miss", "query_too_long_for_embedding", timings=laps.laps)
         candidates = await self.entries.nearest(
-            embedding.vector, scope.key, self.settings.top_k, min_created_at=min_created_at
+            embedding.vector, scope.key, runtime.settings.top_k, min_created_at=min_created_at
         )
         laps.lap("knn")
-        verdict = await self.verification.decide(
+        verdict = await runtime.verification.decide(
             request.query, candidates, gate=controls.threshold, max_answer_tokens=limit
         )
         laps.lap("verify")
@@ -362,10 +429,9 @@ class Pipeline:
             logger.debug("litellm-semcache: not storing (%s)", answer.text)
             self.metrics.stored(False, answer.text)
             return None
-        # A client may ask for a shorter or longer life, never past the operator's maximum.
-        ttl = min(
-            prepared.request.controls.ttl_seconds or self.settings.ttl_seconds, self.settings.max_ttl_seconds
-        )
+        # A client may ask for a shorter or longer life, never past the operator's (or policy's) maximum.
+        settings = self.runtimes[prepared.policy].settings
+        ttl = min(prepared.request.controls.ttl_seconds or settings.ttl_seconds, settings.max_ttl_seconds)
         result = await self._guarded(self._store(prepared, answer, ttl), "store")
         entry_id = result if isinstance(result, str) else None
         self.metrics.stored(
@@ -378,12 +444,14 @@ class Pipeline:
         """What an entry records of the admission that let it in."""
         if prepared.exempt:
             return "always_cache_patterns"
-        return self.classifier.fingerprint if self.classifier is not None else "no_classifier"
+        classifier = self.runtimes[prepared.policy].classifier
+        return classifier.fingerprint if classifier is not None else "no_classifier"
 
     async def _classify(self, prepared: Prepared, embedding: Embedding) -> ClassDecision | None:
         """The cacheability decision for a prepared request (None: the embedding it needed timed out)."""
         query = prepared.request.query
-        if prepared.exempt or self.classifier is None:
+        classifier = self.runtimes[prepared.policy].classifier
+        if prepared.exempt or classifier is None:
             return ClassDecision(True, "general" if prepared.exempt else "unclassified", 1.0)
         vector = embedding.vector
         if vector is None:  # too long to embed whole: the classifier reads its beginning
@@ -391,11 +459,11 @@ class Pipeline:
             vector = prefix.vector if prefix is not None else None
             if vector is None:
                 return None if prefix is None else ClassDecision(False, "unreadable", 1.0)
-        return self.classifier.decide(query, vector)
+        return classifier.decide(query, vector)
 
     async def _store(self, prepared: Prepared, answer: Answer, ttl: int) -> str | Refusal:
         request, scope = prepared.request, prepared.scope
-        if self.classifier_unavailable is not None:
+        if self.runtimes[prepared.policy].classifier_unavailable is not None:
             return Refusal("classifier_unavailable")
         embedding = await self._embed(request.query)
         if embedding is None:

@@ -13,11 +13,22 @@ bot never reaches the clinical assistant.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["DEFAULT_POLICY", "POLICY_TAG", "Policy", "PolicyMode", "PolicyMatch", "select_policy"]
+if TYPE_CHECKING:
+    from .settings import SemCacheSettings
+
+__all__ = [
+    "DEFAULT_POLICY",
+    "POLICY_TAG",
+    "Policy",
+    "PolicyMatch",
+    "PolicyMode",
+    "effective_settings",
+    "select_policy",
+]
 
 PolicyMode = Literal["off", "exact_only", "shadow", "serve"]
 #: The LiteLLM key or team metadata field that names a policy.
@@ -163,3 +174,14 @@ def select_policy(
         ):
             return policy
     return None
+
+
+def effective_settings(settings: SemCacheSettings, policy: Policy | None) -> SemCacheSettings:
+    """The block's settings with a policy's on top (``exact_only`` serves: only its lookup differs)."""
+    if policy is None:
+        return settings
+    update = policy.overrides()
+    if policy.mode is not None:
+        update["mode"] = "serve" if policy.mode == "exact_only" else policy.mode
+        update["namespace_modes"] = {}  # the policy's mode is the mode of all its requests
+    return settings.model_copy(update=update)

@@ -12,6 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+from .policies import DEFAULT_POLICY
 from .settings import SemCacheSettings
 from .text import exact_text
 from .types import Identity, Request
@@ -58,8 +59,8 @@ def tenant_of(identity: Identity, settings: SemCacheSettings) -> str:
     return identity_hash("end_user", f"{team_tenant}\x1f{identity.end_user}")
 
 
-def compute_scope(request: Request, settings: SemCacheSettings) -> Scope:
-    """The scope of a request."""
+def compute_scope(request: Request, settings: SemCacheSettings, policy: str = DEFAULT_POLICY) -> Scope:
+    """The scope of a request; ``settings`` are its policy's (``policy`` names it)."""
     namespace = request.controls.namespace or settings.namespace or "default"
     tenant = tenant_of(request.identity, settings)
     model_group = request.identity.model_group
@@ -72,7 +73,9 @@ def compute_scope(request: Request, settings: SemCacheSettings) -> Scope:
             shared_group,
             request.parsed.context,
             request.parsed.params,
-        ],
+        ]
+        # Entries are kept per policy; the default policy adds nothing (its entries predate policies).
+        + ([] if policy == DEFAULT_POLICY else [f"policy:{policy}"]),
         sort_keys=True,
         ensure_ascii=False,
         default=str,

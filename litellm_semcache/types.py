@@ -81,6 +81,7 @@ MissReason = Literal[
     "embedding_timeout",
     "verifier",
     "verifier_unavailable",
+    "exact_only",
 ]
 ErrorReason = Literal["backend_unavailable"]
 Reason = SkipReason | FilterReason | HitReason | MissReason | ErrorReason
@@ -126,6 +127,10 @@ class Identity:
     """The virtual key's hash (or the key itself when no hash is known)."""
     end_user: str | None = None
     model_group: str = "unknown"
+    key_alias: str | None = None
+    team_alias: str | None = None
+    policy_tags: tuple[str, ...] = ()
+    """``semcache_policy`` values of the key's and the team's LiteLLM metadata (key first)."""
 
 
 @dataclass(frozen=True)
@@ -256,6 +261,8 @@ class Outcome:
     """The cacheability classifier's probability for the class it decided on."""
     mode: Mode = "serve"
     """``shadow``: the lookup ran, but its hit (if any) is only what the cache *would* have served."""
+    policy: str = "default"
+    """The policy the request fell under (``default``: none matched)."""
 
     @property
     def would_be_hit(self) -> bool:

@@ -220,6 +220,12 @@ def _print_knowing(summary: dict[str, Any]) -> None:
                 if row[f"{source}_wrong_hit_rate"]["compared"]:
                     line += f"; {source} wrong-hit {_rate(row[f'{source}_wrong_hit_rate'])}"
             print(line)
+    if summary["by_policy"]:
+        print("by policy:")
+        for policy, outcomes in summary["by_policy"].items():
+            hits, misses = outcomes.get("hit", 0), outcomes.get("miss", 0)
+            rate = f"hit_rate {hits / (hits + misses):.1%} of {hits + misses}; " if hits + misses else ""
+            print(f"  {policy:<20} {rate}" + ", ".join(f"{k}={v}" for k, v in sorted(outcomes.items())))
 
 
 async def _cmd_report(args: argparse.Namespace, settings: SemCacheSettings) -> int:

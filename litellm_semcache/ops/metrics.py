@@ -120,11 +120,15 @@ class Metrics:
         *,
         shadow: bool = False,
         cell: Cell | None = None,
+        policy: str | None = None,
     ) -> None:
         """Count the outcome of one request (hit, miss, filtered, skipped or error), with the similarity
         and the learned verifier's score behind it. ``shadow``: the hit or miss of a shadow-mode lookup,
-        counted apart (``shadow:hit`` is a would-be hit: nothing was served, nothing saved)."""
+        counted apart (``shadow:hit`` is a would-be hit: nothing was served, nothing saved). ``policy``:
+        the policy that decided, counted per policy (``policy:<name>:<outcome>``) when policies are set."""
         with self._lock:
+            if policy is not None:
+                self._counts[f"policy:{policy}:{'shadow_' if shadow else ''}{outcome}"] += 1
             if shadow:
                 self._counts["shadow"] += 1
                 self._counts[f"shadow:{outcome}"] += 1

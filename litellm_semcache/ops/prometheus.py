@@ -163,6 +163,15 @@ class _SnapshotCollector:
             invalidated.add_metric([index, reason], summary["invalidated"].get(reason, 0))
         yield invalidated
         yield from self._tenants(summary["by_tenant"])
+        policies = CounterMetricFamily(
+            "semcache_policy_requests",
+            "Requests per policy (policies: in the settings), by outcome (shadow_* in shadow mode).",
+            labels=["index", "policy", "outcome"],
+        )
+        for policy, outcomes in summary["by_policy"].items():
+            for outcome, count in outcomes.items():
+                policies.add_metric([index, policy, outcome], count)
+        yield policies
 
     def _tenants(self, rows: list[dict[str, Any]]) -> Iterator[Metric]:
         labels = ["index", "namespace", "tenant"]

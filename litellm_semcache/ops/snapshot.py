@@ -129,6 +129,14 @@ class Snapshot:
         rows.sort(key=lambda r: (-int(r["lookups"] + r["shadow_lookups"]), r["namespace"], r["tenant"]))
         return rows
 
+    def by_policy(self) -> dict[str, dict[str, int]]:
+        """Outcomes per policy (only counted when policies are configured)."""
+        policies: dict[str, dict[str, int]] = {}
+        for name, count in self.by_prefix("policy:").items():
+            policy, _, outcome = name.rpartition(":")
+            policies.setdefault(policy, {})[outcome] = count
+        return policies
+
     def summary(self) -> dict[str, Any]:
         """The `stats --json` object."""
         hits, misses = self.count("hit"), self.count("miss")
@@ -158,5 +166,6 @@ class Snapshot:
             "feedback": {"wrong": self.count("feedback:wrong"), "correct": self.count("feedback:correct")},
             "invalidated": self.by_prefix("invalidated:"),
             "by_tenant": self.by_tenant(),
+            "by_policy": self.by_policy(),
             "problems": dict(self.problems),
         }

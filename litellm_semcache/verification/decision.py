@@ -41,8 +41,11 @@ class Verification:
     timeout_seconds: float = 2.0
 
     @classmethod
-    def from_settings(cls, settings: SemCacheSettings) -> Verification:
-        """The verification the settings describe; never raises (an unloadable model is reported)."""
+    def from_settings(
+        cls, settings: SemCacheSettings, *, learned: LearnedVerifier | None = None
+    ) -> Verification:
+        """The verification the settings describe; never raises (an unloadable model is reported).
+        ``learned``: a verifier already loaded (policies share one model, each with its own gates)."""
         rules = Verifier.from_settings(settings)
         if not settings.learned_verifier:
             gate = settings.similarity_threshold
@@ -54,7 +57,7 @@ class Verification:
             )
             return cls(rules, rules_only, timeout_seconds=settings.embedding_timeout_seconds)
         try:
-            learned = LearnedVerifier.load(settings.verifier_model)
+            learned = learned or LearnedVerifier.load(settings.verifier_model)
             profile = CalibrationProfile.load(settings.calibration_profile)
             if profile.verifier != learned.version:
                 raise ConfigError(

@@ -19,6 +19,9 @@ KEYS: dict[str, dict[str, Any]] = {
     "sk-solo": {"team_id": None},
     # a key allowed to send mock_response (LiteLLM's own per-key switch)
     "sk-team-a-mock": {"team_id": "team-a", "metadata": {"allow_client_mock_response": True}},
+    # keys an admin tied to a cache policy: by the key's metadata, and by the key's alias
+    "sk-team-a-clinical": {"team_id": "team-a", "metadata": {"semcache_policy": "clinical"}},
+    "sk-team-a-legal-app": {"team_id": "team-a", "key_alias": "legal-app"},
 }
 
 

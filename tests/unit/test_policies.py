@@ -79,3 +79,63 @@ def test_a_policy_for_a_model_group_the_proxy_does_not_have_can_never_match() ->
     with pytest.raises(ValueError, match="not in the proxy's model_list"):
         check_policies(policies, model_groups=["support-bot", "med"])
     check_policies(policies, model_groups=["suport-bot"])
+
+
+# --- how a policy changes what prepare() decides -----------------------------------------------------------
+def _prepare(group: str, **metadata: Any) -> Any:
+    from litellm_semcache.formats import get_format
+    from litellm_semcache.integrations.litellm.requests import identity_of
+    from litellm_semcache.pipeline import prepare
+
+    settings = load_settings(policies=POLICIES)
+    kwargs = {
+        "model": group,
+        "messages": [{"role": "user", "content": "How do I reset my password?"}],
+        "metadata": {"model_group": group, "user_api_key_hash": "k1", **metadata},
+    }
+    return prepare(get_format("chat"), kwargs, settings, identity=identity_of(kwargs))
+
+
+def test_each_policy_keeps_its_entries_apart_and_the_default_scope_is_unchanged() -> None:
+    from litellm_semcache.formats import get_format
+    from litellm_semcache.integrations.litellm.requests import identity_of
+    from litellm_semcache.pipeline import Prepared, prepare
+
+    faq, plain = _prepare("support-bot"), _prepare("gpt-a")
+    assert isinstance(faq, Prepared) and isinstance(plain, Prepared)
+    assert (faq.policy, plain.policy) == ("faq", "default")
+    assert (
+        faq.scope.key
+        != _prepare("support-bot", user_api_key_metadata={"semcache_policy": "by-tag-only"}).scope.key
+    )
+    # without policies, the same request has the same scope as under the default policy
+    kwargs = {
+        "model": "gpt-a",
+        "messages": [{"role": "user", "content": "How do I reset my password?"}],
+        "metadata": {"model_group": "gpt-a", "user_api_key_hash": "k1"},
+    }
+    bare = prepare(get_format("chat"), kwargs, load_settings(), identity=identity_of(kwargs))
+    assert isinstance(bare, Prepared) and bare.scope.key == plain.scope.key
+
+
+def test_exact_only_and_off_policies() -> None:
+    clinical = _prepare("med")
+    assert clinical.policy == "clinical" and clinical.exact_only and clinical.mode == "serve"
+    legal = _prepare("gpt-a", user_api_key_alias="legal-tool")
+    assert (legal.status, legal.reason, legal.policy) == ("skipped", "mode_off", "legal")
+
+
+def test_the_policy_tag_comes_from_the_keys_or_the_teams_metadata_the_proxy_fills() -> None:
+    from litellm_semcache.integrations.litellm.requests import identity_of
+
+    identity = identity_of(
+        {
+            "metadata": {
+                "user_api_key_metadata": {"semcache_policy": "clinical"},
+                "user_api_key_team_metadata": {"semcache_policy": ["faq", "clinical"]},
+                "user_api_key_alias": "my-key",
+            }
+        }
+    )
+    assert identity.policy_tags == ("clinical", "faq") and identity.key_alias == "my-key"
+    assert identity_of({"metadata": {"user_api_key_metadata": {"semcache_policy": 7}}}).policy_tags == ()

@@ -89,6 +89,7 @@ def status_of(found: Outcome) -> dict[str, Any]:
         status: dict[str, Any] = {"status": "shadow", "reason": f"{found.status}:{found.reason_text}"}
     else:
         status = {"status": found.status, "reason": found.reason_text}
+    status["policy"] = found.policy
     if found.entry is not None and found.mode == "serve":
         status["entry_id"] = found.entry.id
     if found.score is not None:

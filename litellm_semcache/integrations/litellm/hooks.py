@@ -140,7 +140,7 @@ class SemanticCachePlugin(CustomLogger):
         ``-entry-id`` (what `litellm-semcache delete` takes to remove a wrong answer, also sent as
         LiteLLM's ``x-litellm-cache-key``), and the learned
         verifier's ``-verifier-score`` whenever it judged a candidate, the cacheability classifier's
-        ``-class-probability`` when it kept the question out."""
+        ``-class-probability`` when it kept the question out, and ``-policy``: the policy that decided."""
         holder = metadata_holder(data) if isinstance(data, dict) else None
         status = holder.get(STATUS_KEY) if holder is not None else None
         if not isinstance(status, dict):
@@ -148,6 +148,7 @@ class SemanticCachePlugin(CustomLogger):
         headers = {
             "x-semcache-status": str(status.get("status")),
             "x-semcache-reason": str(status.get("reason")),
+            "x-semcache-policy": str(status.get("policy", "default")),
         }
         if status.get("entry_id"):
             headers["x-semcache-entry-id"] = str(status["entry_id"])

@@ -21,6 +21,7 @@ from litellm.types.caching import LiteLLMCacheType
 
 from ...errors import BackendUnavailable, ConfigError, SchemaMismatchError
 from ...ops.embedded_redis import ensure_embedded_redis
+from ...policies import check_policies
 from ...settings import SemCacheSettings, load_settings
 from .adapter import SemanticCacheBackend
 from .hooks import SemanticCachePlugin
@@ -40,6 +41,23 @@ def proxy_config_path() -> str | None:
         proxy_server = None  # type: ignore[assignment]
     path = getattr(proxy_server, "user_config_file_path", None) if proxy_server is not None else None
     return path or os.environ.get("CONFIG_FILE_PATH") or os.environ.get("SEMCACHE_CONFIG") or None
+
+
+def _proxy_model_groups(config_path: str | None) -> list[str] | None:
+    """The model groups of the proxy config's ``model_list`` (None: no config file to read)."""
+    if not config_path:
+        return None
+    import yaml
+
+    try:
+        with open(config_path, encoding="utf-8") as handle:
+            document = yaml.safe_load(handle) or {}
+    except (OSError, yaml.YAMLError):
+        return None  # load_settings already reported an unreadable file
+    models = document.get("model_list") if isinstance(document, dict) else None
+    if not isinstance(models, list):
+        return None
+    return [str(m["model_name"]) for m in models if isinstance(m, dict) and m.get("model_name")]
 
 
 def _run_in_fresh_loop(coroutine_factory: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
@@ -87,6 +105,12 @@ def install(
         settings = load_settings(config_path, **overrides)
     elif overrides:
         settings = settings.with_overrides(**overrides)
+    groups = _proxy_model_groups(config_path or proxy_config_path())
+    if settings.policies and groups is not None:
+        try:  # a policy naming a model group the proxy does not serve could never match: say so at start
+            check_policies(settings.policies, groups)
+        except ValueError as exc:
+            raise ConfigError(f"invalid litellm-semcache settings: policies: {exc}") from exc
     redis_url = settings.redis_url
     if not redis_url:
         if not settings.embedded_redis:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ...formats import get_format
+from ...policies import POLICY_TAG
 from ...types import Identity
 
 __all__ = [
@@ -115,9 +116,27 @@ def identity_of(kwargs: Mapping[str, Any]) -> Identity:
     team = metadata.get("user_api_key_team_id")
     end_user = metadata.get("user_api_key_end_user_id") or kwargs.get("user")
     group = metadata.get("model_group") or kwargs.get("model") or "unknown"
+    key_alias = metadata.get("user_api_key_alias")
+    team_alias = metadata.get("user_api_key_team_alias")
     return Identity(
         team=str(team) if team else None,
         key=str(key) if key else None,
         end_user=str(end_user) if end_user else None,
         model_group=str(group),
+        key_alias=str(key_alias) if key_alias else None,
+        team_alias=str(team_alias) if team_alias else None,
+        policy_tags=_policy_tags(metadata),
     )
+
+
+def _policy_tags(metadata: Mapping[str, Any]) -> tuple[str, ...]:
+    """The policy the key's, then the team's, LiteLLM metadata names (set by an admin on the key or team;
+    the proxy fills these fields itself, so a client cannot name a policy for itself)."""
+    tags: list[str] = []
+    for field in ("user_api_key_metadata", "user_api_key_team_metadata"):
+        source = metadata.get(field)
+        value = source.get(POLICY_TAG) if isinstance(source, Mapping) else None
+        for tag in [value] if isinstance(value, str) else value if isinstance(value, list) else []:
+            if isinstance(tag, str) and tag and tag not in tags:
+                tags.append(tag)
+    return tuple(tags)
