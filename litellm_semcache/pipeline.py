@@ -27,6 +27,7 @@ from typing import Any, Literal, TypeVar
 from .admission import Admission
 from .admission.classifier import ClassDecision, ClassifierStage, classifier_text
 from .admission.envelope import EnvelopeStage
+from .admission.folding import readings
 from .embedding import Embedder, Embedding
 from .errors import ConfigError, SemCacheError
 from .formats import Format, stored_answer
@@ -459,7 +460,20 @@ class Pipeline:
             vector = prefix.vector if prefix is not None else None
             if vector is None:
                 return None if prefix is None else ClassDecision(False, "unreadable", 1.0)
-        return classifier.decide(query, vector)
+        decision = classifier.decide(query, vector)
+        # Hidden characters (zero-width, look-alike letters) change the embedding, not the meaning: the
+        # text as a reader sees it must be admitted too. Costs an embedding only for such texts.
+        for reading in readings(query) if decision.admitted and not query.isascii() else ():
+            if reading == query:
+                continue
+            seen = await self._embed(reading)
+            if seen is None:
+                return None
+            if seen.vector is not None:
+                folded = classifier.decide(reading, seen.vector)
+                if not folded.admitted:
+                    return folded
+        return decision
 
     async def _store(self, prepared: Prepared, answer: Answer, ttl: int) -> str | Refusal:
         request, scope = prepared.request, prepared.scope

