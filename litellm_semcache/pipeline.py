@@ -285,7 +285,13 @@ class Pipeline:
                 type(exc).__name__,
             )
             return None
-        self.breaker.success()
+        if isinstance(result, Refusal):
+            # Refused before any write (class, embedding timeout): Redis was never reached. Counting it a
+            # success would reset the failures of the lookups around it, so a frozen Redis would cost
+            # every request its timeout and the breaker would never open.
+            self.breaker.neutral()
+        else:
+            self.breaker.success()
         return result
 
     # --- lookup -----------------------------------------------------------------------------------------

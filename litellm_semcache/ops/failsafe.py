@@ -58,6 +58,12 @@ class CircuitBreaker:
             self._opened_at = None
             self._trial_running = False
 
+    def neutral(self) -> None:
+        """A call ended without reaching the backend (e.g. a store refused before any write): it proves
+        nothing either way, so the state stays; a half-open trial slot is handed back."""
+        with self._lock:
+            self._trial_running = False
+
     def failure(self) -> bool:
         """A backend call failed. Returns True when this failure opened the breaker."""
         with self._lock:

@@ -27,6 +27,7 @@ from harness.services import (
     start_redis,
     write_proxy_config,
 )
+from litellm_semcache.settings import SemCacheSettings
 from tests.gateway import ProxyHarness
 
 _BIN = Path(sys.executable).parent
@@ -141,7 +142,10 @@ def test_a_redis_outage_costs_requests_nothing_and_caching_resumes_by_itself(
             own_redis.process.send_signal(signal.SIGCONT)
             own_redis.process.kill()
             own_redis.process.wait()
-    assert statistics.median(during) <= 2 * normal, (normal, statistics.median(during))
+    # Most requests never wait for Redis: after a few timeouts the breaker skips the cache. (Not a speed
+    # target: a request that waited costs the Redis timeout, one that skipped costs what `normal` does.)
+    timeout = SemCacheSettings().redis_timeout_seconds
+    assert statistics.median(during) < timeout, (normal, timeout, statistics.median(during))
     assert max(during) < 3.0  # bounded: timeouts, then the breaker skips the cache
 
     own_redis.restart()  # empty: no persistence on this server, so the index is gone too

@@ -72,7 +72,12 @@ def test_the_mode_control_in_the_body_and_the_header() -> None:
 
 def test_a_shadow_outcome_says_what_the_cache_would_have_done_and_names_no_entry() -> None:
     would = status_of(Outcome("hit", "semantic", mode="shadow", score=0.97))
-    assert would == {"status": "shadow", "reason": "hit:semantic", "verifier_score": 0.97, "policy": "default"}
+    assert would == {
+        "status": "shadow",
+        "reason": "hit:semantic",
+        "verifier_score": 0.97,
+        "policy": "default",
+    }
     assert status_of(Outcome("miss", "below_threshold", mode="shadow"))["reason"] == "miss:below_threshold"
     assert status_of(Outcome("hit", "exact"))["status"] == "hit"
 
