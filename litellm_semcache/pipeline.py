@@ -330,7 +330,12 @@ class Pipeline:
         )
         if found.entry is not None and found.mode == "serve":
             model = (request.model if request is not None else "") or found.entry.model
-            self.metrics.saved_later(found.entry.usage_json, model, request.provider if request else None)
+            self.metrics.saved_later(
+                found.entry.usage_json,
+                model,
+                request.provider if request else None,
+                fallback_model=found.entry.model,  # the model that answered, as its provider named it
+            )
         self.metrics.flush_in_background(self.entries.client)
 
     async def _embed(self, text: str) -> Embedding | None:

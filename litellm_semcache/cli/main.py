@@ -215,7 +215,7 @@ def _print_knowing(summary: dict[str, Any]) -> None:
             if row["lookups"]:
                 line += f" hit_rate {row['hit_rate']:.1%} of {row['lookups']}"
             if row["shadow_lookups"]:
-                line += f" would-be hit_rate {row['would_be_hit_rate']:.1%} of {row['shadow_lookups']}"
+                line += f"; would-be hit_rate {row['would_be_hit_rate']:.1%} of {row['shadow_lookups']}"
             for source in ("shadow", "audit"):
                 if row[f"{source}_wrong_hit_rate"]["compared"]:
                     line += f"; {source} wrong-hit {_rate(row[f'{source}_wrong_hit_rate'])}"

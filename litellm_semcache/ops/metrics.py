@@ -107,7 +107,7 @@ class Metrics:
         self._floats: defaultdict[str, float] = defaultdict(float)
         self._lock = threading.Lock()
         self._flushers: dict[asyncio.AbstractEventLoop, asyncio.Task[None]] = {}
-        self._pending_savings: list[tuple[str, str, str | None]] = []
+        self._pending_savings: list[tuple[str, str, str | None, str]] = []
         self._pending_spend: list[tuple[str, str, str | None]] = []
 
     # --- recording (cheap, sync) ----------------------------------------------------------------------
@@ -155,18 +155,23 @@ class Metrics:
         with self._lock:
             self._problems[name] = message
 
-    def saved_later(self, response_json: str, model: str, provider: str | None) -> None:
+    def saved_later(
+        self, response_json: str, model: str, provider: str | None, fallback_model: str = ""
+    ) -> None:
         """Note a hit's stored completion; its tokens and price are worked out at the next flush, off the
-        request path (the price lookup costs ~0.1 ms)."""
+        request path (the price lookup costs ~0.1 ms). ``fallback_model`` prices it when ``model`` is not in
+        the price map (through the proxy ``model`` is the model group's name, e.g. ``gpt-a``)."""
         with self._lock:
             if len(self._pending_savings) < _MAX_PENDING_SAVINGS:
-                self._pending_savings.append((response_json, model, provider))
+                self._pending_savings.append((response_json, model, provider, fallback_model))
 
     def _settle_savings(self) -> None:
         with self._lock:
             pending, self._pending_savings = self._pending_savings, []
-        for response_json, model, provider in pending:
+        for response_json, model, provider, fallback in pending:
             tokens, cost = self.pricer(response_json, model, provider)
+            if cost == 0.0 and fallback and fallback != model:
+                tokens, cost = self.pricer(response_json, fallback, None)
             with self._lock:
                 self._counts["tokens_saved"] += tokens
                 self._floats["cost_saved_usd"] += cost

@@ -11,6 +11,7 @@ import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from litellm_semcache.cli.main import main, parse_duration
+from litellm_semcache.ops.admin import stats
 from tests.builders import chat, completion
 
 
@@ -181,3 +182,20 @@ def test_durations() -> None:
     assert parse_duration("90") == 90 and parse_duration("15m") == 900 and parse_duration("7d") == 604800
     with pytest.raises(Exception, match="not a duration"):
         parse_duration("soon")
+
+
+async def test_savings_are_priced_when_the_request_names_a_model_group(
+    backend_factory: Any, redis_url: str, index_name: str
+) -> None:
+    """Through the proxy a request's model is its model group ("gpt-a"), which no price map knows: the hit
+    is priced as the model that answered it (the stored answer's model), not as $0."""
+    backend = backend_factory()
+    await backend.async_set_cache(
+        "k",
+        completion("Paris.", prompt_tokens=1000, completion_tokens=500),
+        **chat("What is the capital of France?", model="gpt-a"),
+    )
+    assert await backend.async_get_cache("k", **chat("What is the capital of France?", model="gpt-a"))
+    await backend.metrics.flush(backend.store.client())
+    summary = (await stats(backend.store)).summary()
+    assert summary["tokens_saved"] == 1500 and summary["cost_saved_usd"] > 0
