@@ -156,13 +156,13 @@ def test_long_prompts_that_differ_past_the_models_window_never_match(
 def test_a_question_about_an_image_is_never_matched_on_its_text(
     gateway: ProxyHarness, upstream: FakeUpstream
 ) -> None:
-    gateway.proxy.chat("gpt-a", "What is in this picture?")
+    gateway.proxy.chat("gpt-a", "What is shown in this diagram?")
     gateway.wait_for_entries(1)
     with_image = [
         {
             "role": "user",
             "content": [
-                {"type": "text", "text": "What is in this picture?"},
+                {"type": "text", "text": "What is shown in this diagram?"},
                 {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG_1PX}"}},
             ],
         }
@@ -294,7 +294,7 @@ def test_a_streamed_miss_is_stored_and_replayed_as_a_proper_stream(
     assert streamed.status == 200 and streamed.done and not streamed.cache_hit
     gateway.wait_for_entries(1)
 
-    replay = gateway.proxy.chat("gpt-a", "Why does the sky look blue?", stream=True)
+    replay = gateway.proxy.chat("gpt-a", "Can you tell me why the sky is blue?", stream=True)
     assert replay.cache_hit and upstream.calls == 1
     assert replay.text == streamed.text
     content_chunks = [c for c in replay.chunks if c["choices"] and c["choices"][0]["delta"].get("content")]
@@ -302,14 +302,14 @@ def test_a_streamed_miss_is_stored_and_replayed_as_a_proper_stream(
     assert replay.chunks[-1]["choices"][0]["finish_reason"] == "stop"
     assert replay.done  # data: [DONE]
 
-    plain = gateway.proxy.chat("claude-b", "Why is the sky blue in colour?")
+    plain = gateway.proxy.chat("claude-b", "why is the sky blue")
     assert plain.cache_hit and plain.text == streamed.text and upstream.calls == 1
 
 
 def test_a_plain_miss_serves_a_later_stream(gateway: ProxyHarness, upstream: FakeUpstream) -> None:
     plain = gateway.proxy.chat("claude-b", "How do vaccines work?")
     gateway.wait_for_entries(1)
-    replay = gateway.proxy.chat("gpt-a", "How does a vaccine work?", stream=True)
+    replay = gateway.proxy.chat("gpt-a", "Can you explain how vaccines work?", stream=True)
     assert replay.cache_hit and replay.done and replay.text == plain.text and upstream.calls == 1
     assert len(gateway.entry_keys()) == 1  # one entry serves both
 

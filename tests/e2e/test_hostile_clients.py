@@ -19,7 +19,7 @@ from tests.gateway import ProxyHarness, start_harness
 CUSTOM_AUTH = Path(__file__).with_name("custom_auth.py")
 MAX_TTL = 604800
 PLAIN = "How does a vaccine work?"
-PARAPHRASE = "How do vaccines work?"
+PARAPHRASE = "Can you explain how a vaccine works?"
 
 
 @pytest.fixture(scope="module")
