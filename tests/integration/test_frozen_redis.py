@@ -11,7 +11,7 @@ import pytest
 
 from harness.services import RedisServer, start_redis
 from litellm_semcache.formats import get_format
-from litellm_semcache.pipeline import Pipeline
+from litellm_semcache.pipeline import Pipeline, Prepared
 from litellm_semcache.settings import load_settings
 from litellm_semcache.types import Identity
 from tests.builders import completion
@@ -36,6 +36,7 @@ async def test_refused_stores_do_not_keep_the_breaker_closed_while_redis_is_froz
     async def ask(text: str) -> str:
         body = {"model": "gpt-a", "messages": [{"role": "user", "content": text}]}
         prepared = pipeline.prepare(chat, body, identity=Identity(model_group="gpt-a"))
+        assert isinstance(prepared, Prepared)
         found = await pipeline.lookup(prepared)
         await pipeline.store(prepared, answer)  # kept out by the classifier: never reaches Redis
         return found.status

@@ -229,5 +229,5 @@ def test_tenant_metrics_can_be_switched_off() -> None:
     assert isinstance(result, Prepared)
     from litellm_semcache.pipeline import Pipeline
 
-    assert Pipeline.cell(type("P", (), {"settings": settings})(), result.scope) is None  # type: ignore[arg-type]
+    assert Pipeline.cell(type("P", (), {"settings": settings})(), result.scope) is None
     assert json.loads(json.dumps(SemCacheSettings().model_dump(mode="json")))["tenant_metrics"] is True
