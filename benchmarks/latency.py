@@ -354,6 +354,13 @@ class Scenario:
             result["hit_rate"] = round(len(hits) / len(ok), 4) if ok else None
         if self.wanted == "hit":
             result["wrong_hits"] = sum(1 for s in hits if not s.right)
+        steps: dict[str, list[float]] = {}
+        for sample in self.samples:
+            if self.counts(sample):
+                for step, ms in sample.timings:
+                    steps.setdefault(step, []).append(ms)
+        if steps:  # the plugin's own Server-Timing: where its lookups spent their time
+            result["server_timing_p50_ms"] = {k: round(float(np.median(v)), 3) for k, v in steps.items()}
         if self.informational:
             result["informational"] = True
         return result
@@ -642,6 +649,10 @@ def where_the_time_goes(latency: dict[str, Any]) -> dict[str, Any]:
         "semcache_paraphrase_minus_exact_hit_p50_ms": _difference(
             latency["semcache paraphrase hit"]["p50"], latency["semcache exact hit"]["p50"]
         ),
+        # its steps, from the plugin's Server-Timing header (each step's own p50)
+        "semcache_paraphrase_hit_steps_p50_ms": latency["semcache paraphrase hit"].get(
+            "server_timing_p50_ms"
+        ),
     }
 
 
@@ -757,7 +768,17 @@ def breakdown_sentence(split: dict[str, Any]) -> str:
     return (
         f"LiteLLM redis-semantic hit vs its exact hit: +{_fmt(extra, 1)} ms p50, of which one embedding "
         f"HTTP call is {_fmt(call, 1)} ms ({calls} calls per hit, {_fmt(encode, 1)} ms encoding on the "
-        f"server). semcache paraphrase vs exact hit: +{_fmt(own, 1)} ms p50."
+        f"server). semcache paraphrase vs exact hit: +{_fmt(own, 1)} ms p50"
+        + (
+            " (its steps, p50 each: "
+            + ", ".join(
+                f"{k} {_fmt(v, 2)} ms"
+                for k, v in (split.get("semcache_paraphrase_hit_steps_p50_ms") or {}).items()
+            )
+            + ")."
+            if split.get("semcache_paraphrase_hit_steps_p50_ms")
+            else "."
+        )
     )
 
 

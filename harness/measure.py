@@ -13,7 +13,7 @@ import asyncio
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,21 @@ class Sample:
     hit: bool
     right: bool
     """For a hit: the answer is the one stored for ``Probe.expect``."""
+    timings: tuple[tuple[str, float], ...] = ()
+    """The plugin's ``server-timing`` steps (``semcache-embed;dur=4.1``), in milliseconds."""
+
+
+def server_timings(headers: Any) -> tuple[tuple[str, float], ...]:
+    """The plugin's steps from a ``server-timing`` header."""
+    steps = []
+    for part in str(headers.get("server-timing") or "").split(","):
+        name, _, rest = part.strip().partition(";dur=")
+        if name.startswith("semcache-") and rest:
+            try:
+                steps.append((name.removeprefix("semcache-"), float(rest)))
+            except ValueError:
+                continue
+    return tuple(steps)
 
 
 def _judge(probe: Probe, status: int, hit: bool, body: bytes, ms: float) -> Sample:
@@ -82,7 +97,8 @@ def timed_probe(client: httpx.Client, url: str, probe: Probe, model: str, header
     started = time.perf_counter()
     response = client.post(url, json=probe.payload(model), headers=headers)
     ms = (time.perf_counter() - started) * 1000
-    return _judge(probe, response.status_code, is_hit(response.headers), response.content, ms)
+    sample = _judge(probe, response.status_code, is_hit(response.headers), response.content, ms)
+    return replace(sample, timings=server_timings(response.headers))
 
 
 # --- concurrent ----------------------------------------------------------------------------------------

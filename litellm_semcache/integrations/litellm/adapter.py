@@ -260,6 +260,8 @@ class SemanticCacheBackend(BaseCache):
             holder[STATUS_KEY] = status_of(found)
         if found.timings:
             found = replace(found, timings={"prepare": prepare_ms, **found.timings})
+            if holder is not None:
+                holder[STATUS_KEY]["timings"] = {k: round(v, 3) for k, v in found.timings.items()}
         return found
 
     def _inner_call(self, tracked: _Tracked, kwargs: Mapping[str, Any]) -> bool:

@@ -140,7 +140,8 @@ class SemanticCachePlugin(CustomLogger):
         ``-entry-id`` (what `litellm-semcache delete` takes to remove a wrong answer, also sent as
         LiteLLM's ``x-litellm-cache-key``), and the learned
         verifier's ``-verifier-score`` whenever it judged a candidate, the cacheability classifier's
-        ``-class-probability`` when it kept the question out, and ``-policy``: the policy that decided."""
+        ``-class-probability`` when it kept the question out, ``-policy``: the policy that decided, and
+        ``server-timing``: the lookup's steps in milliseconds."""
         holder = metadata_holder(data) if isinstance(data, dict) else None
         status = holder.get(STATUS_KEY) if holder is not None else None
         if not isinstance(status, dict):
@@ -160,4 +161,11 @@ class SemanticCachePlugin(CustomLogger):
             headers["x-semcache-verifier-score"] = f"{status['verifier_score']:.4f}"
         if status.get("class_probability") is not None:
             headers["x-semcache-class-probability"] = f"{status['class_probability']:.4f}"
+        timings = status.get("timings")
+        if isinstance(timings, dict) and timings:
+            # The standard Server-Timing header: where the lookup spent its time (ms per step), for
+            # browsers' dev tools and benchmarks alike. Steps only, never request content.
+            headers["server-timing"] = ", ".join(
+                f"semcache-{step};dur={ms:.3f}" for step, ms in timings.items() if isinstance(ms, float | int)
+            )
         return headers
