@@ -79,6 +79,8 @@ TOP_NS = (1, 2, 3, 4)
 SCORES = tuple(round(0.025 * i, 3) for i in range(1, 40)) + (0.99, 0.995)
 #: The sets whose validation precision a profile row must reach (the issue's "intent sets").
 PROFILE_SETS = ("Banking77", "CLINC150 (+oos)")
+#: Where a contrast check must add precision to be kept: the intent sets and the hard-case dev pairs.
+CHECK_SETS = (*PROFILE_SETS, "hard cases")
 #: Previous releases' pipelines, reported beside the new default: (name, settings, threshold).
 RULE_PIPELINES: tuple[tuple[str, dict[str, Any], float], ...] = (
     (
@@ -255,22 +257,23 @@ def choose_checks(
     profile: CalibrationProfile,
 ) -> tuple[list[ContrastCheck], list[str]]:
     """Keep each contrast-guard check only where it adds precision on validation, with the verifier on:
-    switching it off must not lower the precision of any intent set at the default gates."""
+    switching it off must not lower the precision of any intent set, nor of the hard-case dev pairs (the
+    minimal edits the guard exists for), at the default gates."""
     gates = profile.gates(defaults.target_precision)
     base = {
-        n: at(scored(validation[n], Verifier.from_settings(defaults), raw[n]), gates) for n in PROFILE_SETS
+        n: at(scored(validation[n], Verifier.from_settings(defaults), raw[n]), gates) for n in CHECK_SETS
     }
     kept: list[ContrastCheck] = []
     notes: list[str] = []
     for check in ALL_CONTRAST_CHECKS:
         others = [c for c in defaults.contrast_checks if c != check]
         without = Verifier.from_settings(defaults.with_overrides(contrast_checks=others))
-        rows = {n: at(scored(validation[n], without, raw[n]), gates) for n in PROFILE_SETS}
-        adds = any(rows[n].precision < base[n].precision for n in PROFILE_SETS)
+        rows = {n: at(scored(validation[n], without, raw[n]), gates) for n in CHECK_SETS}
+        adds = any(rows[n].precision < base[n].precision for n in CHECK_SETS)
         notes.append(
             f"contrast `{check}`: off -> "
-            + ", ".join(f"{n} {rows[n].hit_rate:.1%}/{rows[n].precision:.2%}" for n in PROFILE_SETS)
-            + f" (on: {', '.join(f'{base[n].hit_rate:.1%}/{base[n].precision:.2%}' for n in PROFILE_SETS)})"
+            + ", ".join(f"{n} {rows[n].hit_rate:.1%}/{rows[n].precision:.2%}" for n in CHECK_SETS)
+            + f" (on: {', '.join(f'{base[n].hit_rate:.1%}/{base[n].precision:.2%}' for n in CHECK_SETS)})"
             + (": kept" if adds else ": adds no precision")
         )
         if adds:

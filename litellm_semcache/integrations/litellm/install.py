@@ -93,7 +93,7 @@ def install(
     For the SDK without the proxy::
 
         import litellm, litellm_semcache
-        litellm_semcache.install(redis_url="redis://localhost:6379", similarity_threshold=0.9)
+        litellm_semcache.install(redis_url="redis://localhost:6379", target_precision=0.98)
         litellm.completion(model="gpt-4o-mini", messages=[...])   # paraphrases now hit
 
     Raises:
