@@ -266,7 +266,7 @@ def choose_checks(
     kept: list[ContrastCheck] = []
     notes: list[str] = []
     for check in ALL_CONTRAST_CHECKS:
-        others = [c for c in defaults.contrast_checks if c != check]
+        others = [c for c in defaults.active_contrast_checks if c != check]
         without = Verifier.from_settings(defaults.with_overrides(contrast_checks=others))
         rows = {n: at(scored(validation[n], without, raw[n]), gates) for n in CHECK_SETS}
         adds = any(rows[n].precision < base[n].precision for n in CHECK_SETS)
@@ -300,7 +300,8 @@ def calibrate_profile(
 def pipelines(defaults: SemCacheSettings) -> list[tuple[str, Verifier, float | None]]:
     """The previous releases' rules-only pipelines (with their threshold) and the new default (``None``:
     the profile's gates)."""
-    previous = SemCacheSettings(redis_url="redis://unused")
+    # the previous releases ran every contrast check
+    previous = SemCacheSettings(redis_url="redis://unused", contrast_checks=list(ALL_CONTRAST_CHECKS))
     listed: list[tuple[str, Verifier, float | None]] = [
         (name, Verifier.from_settings(previous.with_overrides(**overrides)), threshold)
         for name, overrides, threshold in RULE_PIPELINES
@@ -392,10 +393,17 @@ def measure(data: Path, limit: int | None) -> tuple[dict[str, Any], CalibrationP
     cases = build_cases(data, Vectors(embedder), defaults.top_k, limit)
     log("scoring candidates with the learned verifier")
     raw = {split: {n: verifier_scores(c, learned) for n, c in per.items()} for split, per in cases.items()}
+    every_check = defaults.with_overrides(contrast_checks=list(ALL_CONTRAST_CHECKS))  # drop one at a time
     first, _ = calibrate_profile(
-        cases["validation"], raw["validation"], Verifier.from_settings(defaults), learned
+        cases["validation"], raw["validation"], Verifier.from_settings(every_check), learned
     )
-    checks, notes = choose_checks(cases["validation"], raw["validation"], defaults, first)
+    checks, notes = choose_checks(cases["validation"], raw["validation"], every_check, first)
+    if sorted(checks) != sorted(defaults.active_contrast_checks):
+        log(
+            f"NOTE: the checks chosen here ({checks}) differ from the settings default "
+            f"({defaults.active_contrast_checks}): update VERIFIED_CONTRAST_CHECKS, so that the report "
+            "is the default"
+        )
     defaults = defaults.with_overrides(contrast_checks=checks)
     profile, _ = calibrate_profile(
         cases["validation"], raw["validation"], Verifier.from_settings(defaults), learned

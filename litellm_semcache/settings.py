@@ -90,6 +90,8 @@ ALL_CONTRAST_CHECKS: tuple[ContrastCheck, ...] = (
     "person",
     "entity",
 )
+#: The checks that still add precision behind the learned verifier (benchmarks/quality.py, validation).
+VERIFIED_CONTRAST_CHECKS: tuple[ContrastCheck, ...] = ("negation", "direction")
 
 KeptOutClass = Literal["private", "live", "random"]
 #: The classes the cacheability classifier keeps out by default.
@@ -231,10 +233,19 @@ class SemCacheSettings(BaseSettings):
         description="Refuse a hit when the two questions are a small edit apart that flips the answer "
         "(a number, a negation, a direction, an antonym, my/your, a swapped name). English only.",
     )
-    contrast_checks: list[ContrastCheck] = Field(
-        default_factory=lambda: list(ALL_CONTRAST_CHECKS),
-        description="The contrast guard's checks that run (each kept where it adds precision on dev data).",
+    contrast_checks: list[ContrastCheck] | None = Field(
+        default=None,
+        description="The contrast guard's checks that run. Unset: `negation` and `direction` with the "
+        "learned verifier (the checks that still add precision on dev data, chosen by benchmarks/quality.py; "
+        f"the verifier refuses the other edits itself), all of {', '.join(ALL_CONTRAST_CHECKS)} without it.",
     )
+
+    @property
+    def active_contrast_checks(self) -> list[ContrastCheck]:
+        """The contrast checks that run: the explicit list, else the default for the pipeline in use."""
+        if self.contrast_checks is not None:
+            return list(self.contrast_checks)
+        return list(VERIFIED_CONTRAST_CHECKS if self.learned_verifier else ALL_CONTRAST_CHECKS)
     answer_vote: bool = Field(
         default=False,
         description="Refuse a hit when nearby stored queries with different answers compete for it. Only for "

@@ -101,9 +101,9 @@ def add_calibrate_parser(commands: Any) -> None:
 
 #: Settings that name each rules-only verification profile `calibrate` compares.
 PROFILE_SETTINGS: dict[str, dict[str, Any]] = {
-    "threshold only": {"contrast_guard": False, "answer_vote": False},
-    "contrast guard": {"contrast_guard": True, "answer_vote": False},
-    "contrast guard + answer vote": {"contrast_guard": True, "answer_vote": True},
+    "threshold only": {"contrast_guard": False, "answer_vote": False, "learned_verifier": False},
+    "contrast guard": {"contrast_guard": True, "answer_vote": False, "learned_verifier": False},
+    "contrast guard + answer vote": {"contrast_guard": True, "answer_vote": True, "learned_verifier": False},
 }
 
 

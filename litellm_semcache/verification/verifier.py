@@ -73,7 +73,8 @@ class Verifier:
         if settings.answer_vote:
             built["vote"] = AnswerVote(settings.vote_window, settings.vote_share)
         if settings.contrast_guard:
-            built["contrast"] = Contrast(ContrastGuard(checks=frozenset(settings.contrast_checks)))
+            checks = frozenset(settings.active_contrast_checks)
+            built["contrast"] = Contrast(ContrastGuard(checks=checks))
         if settings.instruction_guard:
             built["instruction"] = InstructionGuard()
         if settings.payload_guard:

@@ -100,7 +100,7 @@ def test_vote_winner_below_threshold_is_a_miss() -> None:
 )
 def test_the_guard_refuses_minimal_edits_that_change_the_answer(asked: str, stored: str, kind: str) -> None:
     assert ContrastGuard().check(asked, stored) == kind
-    verdict = verifier().decide(asked, [cand(stored, 0.97)], 0.82)
+    verdict = verifier(learned_verifier=False).decide(asked, [cand(stored, 0.97)], 0.82)
     assert verdict.hit is None and reason(verdict) == f"contrast:{kind}"
 
 
@@ -231,3 +231,16 @@ def test_settings_build_the_verifier() -> None:
         "payload",
         "max_tokens",
     ]
+
+
+def test_behind_the_learned_verifier_only_the_checks_that_still_add_precision_run() -> None:
+    """benchmarks/quality.py keeps negation and direction (validation); the verifier refuses the rest."""
+    assert SemCacheSettings().active_contrast_checks == ["negation", "direction"]
+    assert len(SemCacheSettings(learned_verifier=False).active_contrast_checks) == 6  # rules alone: all
+    assert SemCacheSettings(contrast_checks=["number"]).active_contrast_checks == ["number"]
+    swapped = verifier().decide(
+        "What is the capital of Austria?", [cand("What is the capital of Australia?", 0.97)], 0.82
+    )
+    assert swapped.hit is not None  # the rules let it through: the learned verifier judges it
+    reversed_ = verifier().decide("Convert 100 C to F", [cand("Convert 100 F to C", 0.97)], 0.82)
+    assert reversed_.hit is None and reason(reversed_) == "contrast:direction"
