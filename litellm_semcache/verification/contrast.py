@@ -247,6 +247,8 @@ def _contrast(
     checks: frozenset[str],
 ) -> str | None:
     ta, tb = tokens(a_text), tokens(b_text)
+    if "entity" in checks and entity_mode != "off" and _names_differ(a_text, b_text, ta, tb):
+        return "entity"
     # cheap pre-gate: queries that differ in many words are never a minimal edit
     bag_a = Counter(stem(w) for w in ta if w not in FILLER)
     bag_b = Counter(stem(w) for w in tb if w not in FILLER)
@@ -320,6 +322,21 @@ def _contrast(
                 if any(w in names or w in GAZETTEER for w in ua + ub):
                     return "entity"
     return None
+
+
+def _names_differ(a_text: str, b_text: str, ta: Sequence[str], tb: Sequence[str]) -> bool:
+    """Each question names something (a listed place, language, platform, or a capitalised name) that the
+    other never mentions: "the largest city in Guatemala" is not "the biggest city of Belize", however
+    many other words differ. Only names absent from the other text count, so a question typed in title
+    case or lower case still meets its paraphrase."""
+    words_a, words_b = set(ta), set(tb)
+
+    def names(text: str, toks: set[str]) -> set[str]:
+        return {w for w in named_words(text) if w not in STOP} | {w for w in toks if w in GAZETTEER}
+
+    only_a = {w for w in names(a_text, words_a) if w not in words_b}
+    only_b = {w for w in names(b_text, words_b) if w not in words_a}
+    return bool(only_a and only_b)
 
 
 _ROLE_MARKERS = {"to": "to", "into": "to", "onto": "to", "from": "from", "than": "than", "per": "per"}

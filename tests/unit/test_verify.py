@@ -233,14 +233,30 @@ def test_settings_build_the_verifier() -> None:
     ]
 
 
-def test_behind_the_learned_verifier_only_the_checks_that_still_add_precision_run() -> None:
-    """benchmarks/quality.py keeps negation and direction (validation); the verifier refuses the rest."""
-    assert SemCacheSettings().active_contrast_checks == ["negation", "direction"]
-    assert len(SemCacheSettings(learned_verifier=False).active_contrast_checks) == 6  # rules alone: all
-    assert SemCacheSettings(contrast_checks=["number"]).active_contrast_checks == ["number"]
-    swapped = verifier().decide(
-        "What is the capital of Austria?", [cand("What is the capital of Australia?", 0.97)], 0.82
-    )
-    assert swapped.hit is not None  # the rules let it through: the learned verifier judges it
-    reversed_ = verifier().decide("Convert 100 C to F", [cand("Convert 100 F to C", 0.97)], 0.82)
-    assert reversed_.hit is None and reason(reversed_) == "contrast:direction"
+@pytest.mark.parametrize(
+    ("asked", "stored"),
+    [
+        ("What is the largest city in Guatemala?", "What is the biggest city of Belize?"),  # chaos benchmark
+        ("What's the biggest city in Laos?", "Which is the largest city of Vietnam?"),
+        ("How do I sort a list in Python?", "What is the way to sort lists in Java?"),
+        ("What is the population of Guyana?", "How many people live in Haiti?"),
+    ],
+)
+def test_two_questions_naming_different_things_never_match_however_they_are_worded(
+    asked: str, stored: str
+) -> None:
+    assert ContrastGuard().check(asked, stored) == "entity"
+    verdict = verifier().decide(asked, [cand(stored, 0.95)], 0.82)
+    assert verdict.hit is None and reason(verdict) == "contrast:entity"
+
+
+@pytest.mark.parametrize(
+    ("asked", "stored"),
+    [
+        ("HOW DO I RESET MY PASSWORD", "how do i reset my password?"),  # case is not a name
+        ("Who Wrote War And Peace?", "Who is the author of War and Peace?"),
+        ("What's the tallest mountain on Earth?", "Name the highest mountain in the world."),  # one side only
+    ],
+)
+def test_names_on_one_side_or_in_another_case_are_no_contrast(asked: str, stored: str) -> None:
+    assert ContrastGuard().check(asked, stored) is None
