@@ -260,9 +260,7 @@ def choose_checks(
     switching it off must not lower the precision of any intent set, nor of the hard-case dev pairs (the
     minimal edits the guard exists for), at the default gates."""
     gates = profile.gates(defaults.target_precision)
-    base = {
-        n: at(scored(validation[n], Verifier.from_settings(defaults), raw[n]), gates) for n in CHECK_SETS
-    }
+    base = {n: at(scored(validation[n], Verifier.from_settings(defaults), raw[n]), gates) for n in CHECK_SETS}
     kept: list[ContrastCheck] = []
     notes: list[str] = []
     for check in ALL_CONTRAST_CHECKS:

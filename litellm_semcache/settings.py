@@ -248,6 +248,7 @@ class SemCacheSettings(BaseSettings):
         if self.contrast_checks is not None:
             return list(self.contrast_checks)
         return list(VERIFIED_CONTRAST_CHECKS if self.learned_verifier else ALL_CONTRAST_CHECKS)
+
     answer_vote: bool = Field(
         default=False,
         description="Refuse a hit when nearby stored queries with different answers compete for it. Only for "
