@@ -355,3 +355,14 @@ def test_model_group_scope_keeps_groups_apart(strict: ProxyHarness, upstream: Fa
     assert not other_group.cache_hit and upstream.calls == 2
     same_group = strict.proxy.chat("gpt-a", "At sea level, what's water's boiling point?", user="carol")
     assert same_group.cache_hit and upstream.calls == 2
+
+
+def test_a_question_about_another_country_never_gets_this_ones_answer(
+    gateway: ProxyHarness, upstream: FakeUpstream
+) -> None:
+    """Found by the chaos benchmark: Guatemala's question was served Belize's answer (verifier 0.97)."""
+    gateway.proxy.chat("gpt-a", "What is the biggest city of Belize?")
+    gateway.wait_for_entries(1)
+    other = gateway.proxy.chat("gpt-a", "What is the largest city in Guatemala?")
+    assert not other.cache_hit and upstream.calls == 2
+    assert other.headers["x-semcache-reason"] == "contrast:entity"
