@@ -78,6 +78,7 @@ from harness.measure import (
     timed_probe,
 )
 from harness.services import MASTER_KEY, RedisServer
+from litellm_semcache.models.cacheability import CacheabilityModel
 
 MODULE = "benchmarks.latency"
 THRESHOLD = 0.92  # both semantic caches use it (the seed's value); see stack.semcache_config
@@ -182,6 +183,11 @@ def _embed_all(embeddings: services.EmbeddingServer, texts: list[str], batch: in
     return np.asarray(vectors, dtype=np.float32)
 
 
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    unit: np.ndarray = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    return unit
+
+
 def select_pairs(
     embeddings: services.EmbeddingServer, needed: int, seed: int
 ) -> tuple[list[Pair], dict[str, Any]]:
@@ -195,12 +201,20 @@ def select_pairs(
     candidates = pool[: min(len(pool), int(needed * 1.25) + 50)]
     stored = sorted({p.stored for p in candidates})
     where = {text: i for i, text in enumerate(stored)}
-    similarities = (
-        _embed_all(embeddings, [p.paraphrase for p in candidates]) @ _embed_all(embeddings, stored).T
+    asked_vectors, stored_vectors = (
+        _unit(_embed_all(embeddings, texts)) for texts in ([p.paraphrase for p in candidates], stored)
     )
+    similarities = asked_vectors @ stored_vectors.T
     own = np.array([similarities[i, where[p.stored]] for i, p in enumerate(candidates)])
     nearest_is_own = similarities.argmax(axis=1) == np.array([where[p.stored] for p in candidates])
-    usable = (own >= THRESHOLD + PAIR_MARGIN) & nearest_is_own
+    # Only questions the shipped cacheability classifier admits: a kept-out seed is never stored.
+    classifier = CacheabilityModel.load()
+    stored_ok = [p.cacheable for p in classifier.predict(stored_vectors, stored)]
+    asked_ok = [p.cacheable for p in classifier.predict(asked_vectors, [p.paraphrase for p in candidates])]
+    admitted = np.array(
+        [stored_ok[where[p.stored]] and ok for p, ok in zip(candidates, asked_ok, strict=True)]
+    )
+    usable = (own >= THRESHOLD + PAIR_MARGIN) & nearest_is_own & admitted
     kept = [p for p, ok in zip(candidates, usable, strict=True) if ok]
     if len(kept) < needed:
         raise RuntimeError(f"only {len(kept)} usable paraphrase pairs, {needed} needed: lower --requests")
@@ -209,6 +223,7 @@ def select_pairs(
         "pool": len(pool),
         "candidates_checked": len(candidates),
         "usable": int(usable.sum()),
+        "kept_out_by_the_classifier": int((~admitted).sum()),
         "used": needed,
         "min_similarity": round(float(chosen_similarity.min()), 4),
         "median_similarity": round(float(np.median(chosen_similarity)), 4),

@@ -142,14 +142,36 @@ def score_queries(
     return with_scores(data, score_pairs, queries, candidates, min_gate=min_gate)
 
 
-def _decide(data: ScoredQueries, gate: float, top_n: int) -> tuple[_Array, _Array, _Array]:
-    """(best score, whether any candidate was eligible, whether the pick is right) per query."""
+@dataclass(frozen=True)
+class _Picks:
+    """Per query: the best eligible score and whether that candidate is right; the nearest eligible
+    candidate's score and whether it is right; whether any candidate was eligible."""
+
+    best: _Array
+    best_right: _Array
+    nearest: _Array
+    nearest_right: _Array
+    any_eligible: _Array
+
+    def right(self, threshold: float) -> _Array:
+        """Whether the candidate served at ``threshold`` is right: the nearest eligible one when it
+        reaches the threshold (the live verifier judges it first and alone), else the best-scored."""
+        right: _Array = np.where(self.nearest >= threshold, self.nearest_right, self.best_right)
+        return right
+
+
+def _decide(data: ScoredQueries, gate: float, top_n: int) -> _Picks:
     eligible = (data.similarity[:, :top_n] >= gate) & data.rules[:, :top_n]
     masked = np.where(eligible, data.scores[:, :top_n], -1.0)
-    pick = masked.argmax(axis=1)
     rows = np.arange(len(data))
-    any_eligible: _Array = np.asarray(eligible.any(axis=1))
-    return masked[rows, pick], any_eligible, data.correct[rows, pick]
+    pick, nearest = masked.argmax(axis=1), eligible.argmax(axis=1)
+    return _Picks(
+        best=masked[rows, pick],
+        best_right=data.correct[rows, pick],
+        nearest=masked[rows, nearest],
+        nearest_right=data.correct[rows, nearest],
+        any_eligible=np.asarray(eligible.any(axis=1)),
+    )
 
 
 def sweep(
@@ -166,9 +188,11 @@ def sweep(
     negatives = int((~data.correct[:, 0] & (data.similarity[:, 0] > -np.inf)).sum())
     for gate in gates:
         for top_n in top_ns:
-            best, any_eligible, right = _decide(data, gate, top_n)
+            picks = _decide(data, gate, top_n)
             for threshold in score_thresholds:
-                hit = any_eligible & (best >= threshold)
+                # a hit whenever some eligible candidate reaches the threshold, whichever is served
+                hit = picks.any_eligible & (picks.best >= threshold)
+                right = picks.right(threshold)
                 hits, good = int(hit.sum()), int((hit & right).sum())
                 oos_hits = int((hit & ~data.answerable).sum())
                 rows.append(
