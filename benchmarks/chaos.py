@@ -57,7 +57,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-import platform
 import random
 import shutil
 import signal
@@ -68,7 +67,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +77,7 @@ os.environ["TOKENIZERS_PARALLELISM"] = "false"
 import aiohttp
 
 from benchmarks import stack as services
-from benchmarks.common import RESULTS_DIR, command_line, cpu_model, log, shown, write_results
+from benchmarks.common import RESULTS_DIR, command_line, log, proxy_machine_facts, shown, write_results
 from benchmarks.questions import MissQuestions, paraphrase_candidates
 from harness.measure import Probe, Sample, is_hit, percentiles
 from harness.paths import REPO_ROOT
@@ -475,27 +473,12 @@ def chaos_config(upstream: FakeUpstream, server: RedisServer) -> dict[str, Any]:
 
 
 def machine_facts(server: RedisServer) -> dict[str, Any]:
-    packages: dict[str, str | None] = {}
-    for name in ("litellm", "redis", "redisvl", "aiohttp"):
-        try:
-            packages[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            packages[name] = None
     client = server.client()
     try:
         redis_version = client.info("server").get("redis_version")
     finally:
         client.close()
-    return {
-        "cpu_count": os.cpu_count(),
-        "cpu_affinity": len(os.sched_getaffinity(0)),
-        "cpu_model": cpu_model() or platform.processor(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "packages": packages,
-        "redis_server": redis_version,
-        "load_average": list(os.getloadavg()),
-    }
+    return proxy_machine_facts(("litellm", "redis", "redisvl", "aiohttp"), redis_version)
 
 
 def code_version() -> dict[str, Any]:

@@ -78,3 +78,27 @@ def write_results(stem: Path, report: dict[str, Any], markdown: str) -> tuple[Pa
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(path)
     return paths
+
+
+def proxy_machine_facts(packages: Sequence[str], redis_version: str | None) -> dict[str, Any]:
+    """What the proxy benchmarks record about the machine: cores, CPU, platform, package versions."""
+    import os
+    import platform
+    from importlib import metadata
+
+    versions: dict[str, str | None] = {}
+    for name in packages:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {
+        "cpu_count": os.cpu_count(),
+        "cpu_affinity": len(os.sched_getaffinity(0)),
+        "cpu_model": cpu_model() or platform.processor(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "packages": versions,
+        "redis_server": redis_version,
+        "load_average": list(os.getloadavg()),
+    }

@@ -43,7 +43,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import platform
 import random
 import re
 import shutil
@@ -53,7 +52,6 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -65,7 +63,7 @@ import httpx
 import numpy as np
 
 from benchmarks import stack as services
-from benchmarks.common import RESULTS_DIR, command_line, cpu_model, log, shown, write_results
+from benchmarks.common import RESULTS_DIR, command_line, log, proxy_machine_facts, shown, write_results
 from benchmarks.questions import MissQuestions, Pair, paraphrase_candidates
 from harness.measure import (
     Probe,
@@ -877,36 +875,13 @@ def markdown(results: dict[str, Any]) -> str:
 
 
 def machine_facts(stack: services.Stack) -> dict[str, Any]:
-    packages: dict[str, str | None] = {}
-    for name in (
-        "litellm",
-        "redisvl",
-        "redis",
-        "sentence-transformers",
-        "torch",
-        "numpy",
-        "aiohttp",
-        "httpx",
-    ):
-        try:
-            packages[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            packages[name] = None
     client = next(iter(stack.redis.values())).client()
     try:
         redis_version = client.info("server").get("redis_version")
     finally:
         client.close()
-    return {
-        "cpu_count": os.cpu_count(),
-        "cpu_affinity": len(os.sched_getaffinity(0)),
-        "cpu_model": cpu_model() or platform.processor(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "packages": packages,
-        "redis_server": redis_version,
-        "load_average": list(os.getloadavg()),
-    }
+    packages = ("litellm", "redisvl", "redis", "sentence-transformers", "torch", "numpy", "aiohttp", "httpx")
+    return proxy_machine_facts(packages, redis_version)
 
 
 # --- main ------------------------------------------------------------------------------------------------
