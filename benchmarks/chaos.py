@@ -58,11 +58,9 @@ import datetime as dt
 import json
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -77,7 +75,7 @@ os.environ["TOKENIZERS_PARALLELISM"] = "false"
 import aiohttp
 
 from benchmarks import stack as services
-from benchmarks.common import RESULTS_DIR, command_line, log, proxy_machine_facts, shown, write_results
+from benchmarks.common import RESULTS_DIR, command_line, log, proxy_machine_facts, publish, work_dir
 from benchmarks.questions import MissQuestions, paraphrase_candidates
 from harness.measure import Probe, Sample, is_hit, percentiles
 from harness.paths import REPO_ROOT
@@ -648,23 +646,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C, even if started with SIGINT ignored
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # and a plain kill: both run the cleanup
     started, started_at = time.monotonic(), dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    work_dir = Path(tempfile.mkdtemp(prefix="semcache-chaos-"))
-    failed = True
-    try:
-        with services.Stack(work_dir) as stack:
-            raw = measure(stack, options)
-        failed = False
-    finally:
-        if failed or options.keep_work:
-            print(f"logs and configs kept in {work_dir}", file=sys.stderr)
-        else:
-            shutil.rmtree(work_dir, ignore_errors=True)
+    with work_dir("semcache-chaos-", options.keep_work) as folder, services.Stack(folder) as stack:
+        raw = measure(stack, options)
     results = finish(raw, options, started_at, time.monotonic() - started)
     text = markdown(results)
-    paths = write_results(options.output, results, text)
-    print()
-    print(text)
-    print("written: " + ", ".join(shown(p) for p in paths))
+    publish(options.output, results, text)
     return 0 if results["verdict"]["ok"] else 1
 
 

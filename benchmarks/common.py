@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shlex
+import shutil
 import sys
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -102,3 +105,27 @@ def proxy_machine_facts(packages: Sequence[str], redis_version: str | None) -> d
         "redis_server": redis_version,
         "load_average": list(os.getloadavg()),
     }
+
+
+@contextlib.contextmanager
+def work_dir(prefix: str, keep: bool) -> Iterator[Path]:
+    """A temporary folder for a run's services, logs and configs: removed afterwards unless ``keep``,
+    kept (and named on stderr) when the run fails."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    failed = True
+    try:
+        yield path
+        failed = False
+    finally:
+        if failed or keep:
+            print(f"logs and configs kept in {path}", file=sys.stderr)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def publish(output: Path, results: dict[str, Any], text: str) -> None:
+    """Write a run's results (JSON + Markdown) and print the Markdown."""
+    paths = write_results(output, results, text)
+    print()
+    print(text)
+    print("written: " + ", ".join(shown(p) for p in paths))

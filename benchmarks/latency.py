@@ -45,10 +45,8 @@ import datetime as dt
 import os
 import random
 import re
-import shutil
 import signal
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -63,7 +61,7 @@ import httpx
 import numpy as np
 
 from benchmarks import stack as services
-from benchmarks.common import RESULTS_DIR, command_line, log, proxy_machine_facts, shown, write_results
+from benchmarks.common import RESULTS_DIR, command_line, log, proxy_machine_facts, publish, work_dir
 from benchmarks.questions import MissQuestions, Pair, paraphrase_candidates
 from harness.measure import (
     Probe,
@@ -953,23 +951,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C, even if started with SIGINT ignored
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # and a plain kill: both run the cleanup
     started, started_at = time.monotonic(), dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    work_dir = Path(tempfile.mkdtemp(prefix="semcache-bench-"))
-    failed = True
-    try:
-        with services.Stack(work_dir, options.embedding_runtime) as stack:
-            raw = measure(stack, options)
-        failed = False
-    finally:
-        if failed or options.keep_work:
-            print(f"logs and configs kept in {work_dir}", file=sys.stderr)
-        else:
-            shutil.rmtree(work_dir, ignore_errors=True)
+    with (
+        work_dir("semcache-bench-", options.keep_work) as folder,
+        services.Stack(folder, options.embedding_runtime) as stack,
+    ):
+        raw = measure(stack, options)
     results = finish(raw, options, started_at, time.monotonic() - started)
     text = markdown(results)
-    paths = write_results(options.output, results, text)
-    print()
-    print(text)
-    print("written: " + ", ".join(shown(p) for p in paths))
+    publish(options.output, results, text)
     return 0
 
 
