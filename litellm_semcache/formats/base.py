@@ -34,6 +34,7 @@ __all__ = [
     "json_text",
     "native_of",
     "number",
+    "openai_usage",
     "pieces",
     "positive_int",
     "sampling_of",
@@ -209,6 +210,12 @@ def sse_data(events: Iterable[str]) -> list[Mapping[str, Any]]:
 def created_of(answer: Answer) -> int:
     """Unix time a rendered response says it was created: when the answer was stored, else now."""
     return int(answer.created_at) if answer.created_at else int(time.time())
+
+
+def openai_usage(answer: Answer) -> dict[str, int]:
+    """The ``usage`` of an OpenAI chat or text completion rendered from an answer."""
+    prompt, completion = answer.prompt_tokens or 0, answer.completion_tokens or 0
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
 def native_of(answer: Answer, format_name: str) -> dict[str, Any] | None:

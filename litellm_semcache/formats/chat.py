@@ -24,6 +24,7 @@ from .base import (
     created_of,
     native_of,
     number,
+    openai_usage,
     pieces,
     positive_int,
     sampling_of,
@@ -102,7 +103,6 @@ def _traits(body: Mapping[str, Any], earlier_turns: int, settings: SemCacheSetti
 
 def chat_completion(answer: Answer, *, object_: str = "chat.completion") -> dict[str, Any]:
     """A ``chat.completion`` built from an answer's neutral fields."""
-    prompt, completion = answer.prompt_tokens or 0, answer.completion_tokens or 0
     return {
         "id": f"chatcmpl-{answer.answer_id}",
         "object": object_,
@@ -115,11 +115,7 @@ def chat_completion(answer: Answer, *, object_: str = "chat.completion") -> dict
                 "finish_reason": "tool_calls" if answer.finish == "tool_calls" else "stop",
             }
         ],
-        "usage": {
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "total_tokens": prompt + completion,
-        },
+        "usage": openai_usage(answer),
     }
 
 

@@ -22,6 +22,7 @@ from .base import (
     created_of,
     native_of,
     number,
+    openai_usage,
     pieces,
     positive_int,
     sampling_of,
@@ -61,18 +62,13 @@ def _traits(body: Mapping[str, Any], settings: SemCacheSettings) -> Traits:
 
 def completion_of(answer: Answer) -> dict[str, Any]:
     """A ``text_completion`` built from an answer's neutral fields."""
-    prompt, completion = answer.prompt_tokens or 0, answer.completion_tokens or 0
     return {
         "id": f"cmpl-{answer.answer_id}",
         "object": "text_completion",
         "created": created_of(answer),
         "model": answer.model,
         "choices": [{"text": answer.text, "index": 0, "logprobs": None, "finish_reason": "stop"}],
-        "usage": {
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "total_tokens": prompt + completion,
-        },
+        "usage": openai_usage(answer),
     }
 
 
