@@ -44,15 +44,17 @@ _MAX_DIFFERENCE = 1e-3
 class OnnxEncoder:
     """Tokenize, run the exported transformer, mean-pool, normalize.
 
-    Two sessions on one model file: a lone query (a quiet proxy, where latency is what counts) runs on
-    every core (measured on 2 cores: 2.9 ms instead of 4.6 ms); a batch (a busy proxy, where CPU is what
-    counts) runs on one core without spinning, leaving the other to the event loop.
+    One thread by default, for a lone query as for a batch (``models/onnx.py`` says why); ``cores`` > 1
+    gives a lone query a session of its own on that many threads (``benchmarks/model_threads.py``
+    compares the choices).
     """
 
-    def __init__(self, path: Path, tokenizer: Any, input_window: int, cores: int | None = None) -> None:
-        cores = max(1, min(cores or os.cpu_count() or 1, 4))
+    def __init__(
+        self, path: Path, tokenizer: Any, input_window: int, cores: int = 1, spin: bool = False
+    ) -> None:
+        self.path = path
         self.batch_session = cpu_session(path, 1)
-        self.single_session = cpu_session(path, cores) if cores > 1 else self.batch_session
+        self.single_session = cpu_session(path, cores, spin) if cores > 1 else self.batch_session
         self.tokenizer = tokenizer
         self.input_window = input_window
         self.input_names = [i.name for i in self.batch_session.get_inputs()]

@@ -10,7 +10,6 @@ instructions). It runs in ONNX Runtime only (no torch import). The model, tokeni
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ _Probabilities = np.ndarray[Any, np.dtype[np.float32]]
 class CrossEncoderScorer:
     """Scores (new query, stored query) pairs with the shipped cross-encoder.
 
-    One ONNX Runtime session on up to two cores: a call scores its pairs as one padded batch, which is
+    One ONNX Runtime session on one core: a call scores its pairs as one padded batch, which is
     what the hit path needs (the few candidates that passed the cosine gate, at once).
     """
 
@@ -45,12 +44,13 @@ class CrossEncoderScorer:
         self._batch_size = batch_size
 
     @classmethod
-    def load(cls, directory: Path | None = None, threads: int | None = None) -> CrossEncoderScorer:
+    def load(cls, directory: Path | None = None, threads: int = 1, spin: bool = False) -> CrossEncoderScorer:
         """Read the card, the tokenizer and the ONNX model of an artifact folder (offline).
 
         Args:
             directory: The artifact folder; the shipped one when None.
-            threads: Cores for one call; at most 2 by default (the measured best on small batches).
+            threads: Cores for one call (one: ``models/onnx.py`` says why).
+            spin: Let idle worker threads spin (only with ``threads`` > 1; for the benchmarks' comparison).
 
         Returns:
             The scorer, ready to use.
@@ -72,8 +72,7 @@ class CrossEncoderScorer:
             tokenizer.enable_padding(
                 pad_id=int(card.get("pad_id", 0)), pad_token=str(card.get("pad_token", "[PAD]"))
             )
-            cores = threads if threads is not None else min(os.cpu_count() or 1, 2)
-            session = cpu_session(model_path, max(1, cores))
+            session = cpu_session(model_path, max(1, threads), spin)
             scorer = cls(session, tokenizer, card)
             expected = [str(n) for n in card["input_names"]]
             if sorted(scorer._inputs) != sorted(expected):
