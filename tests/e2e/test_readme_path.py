@@ -1,32 +1,34 @@
-"""The README's own-proxy path, run as a reader would run it, from a wheel of this checkout.
+"""The README's own-proxy path, run as a reader would run it, in a fresh virtualenv.
 
-A wheel is built from the checkout and installed (without its dependencies: the test venv's torch, LiteLLM,
-... are made visible through a ``.pth`` file) into a fresh virtualenv. Every command is read from the
-README itself: the install command's extras must exist in the wheel, every ``litellm-semcache`` command
-shown anywhere (code blocks and inline code) must name a real subcommand and real flags, and the minimal
-proxy config started with the README's ``litellm --config`` command must answer a paraphrase from the cache.
-A README edit that shows a flag, subcommand or extra that does not exist fails here.
+The ``pip install`` lines of the README's "Use it in your own proxy" section run as the README shows them
+(through bash, ``$PWD`` a copy of the checkout) in a new virtualenv with its own pip: pip builds the wheel
+and resolves the package's dependencies and the README's extras from its metadata, so a dependency missing
+from pyproject.toml, an extra that does not exist or a broken install line fails the test. One
+adaptation: an ``--index-url`` this machine cannot reach (CI reaches package registries only, not
+download.pytorch.org) is left out, and pip takes the torch build from the indexes it is configured with;
+the install must still hold no CUDA packages. Then every ``litellm-semcache`` command the README shows
+(code blocks and inline code) must name a real subcommand and real flags of the installed script, and the
+section's minimal config, started with its ``litellm --config`` command (the stock CLI the install put in
+the venv), must answer a miss and then a paraphrase from the cache through curl.
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import os
 import re
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
-import sysconfig
 import time
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from email.parser import Parser
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -43,6 +45,8 @@ OWN_PROXY_SECTION = "Use it in your own proxy"
 MASTER_KEY = "sk-semcache-readme-path"
 # Shell operators that end the command a README line runs (what follows is another program).
 _SHELL_OPERATORS = {"|", "||", "&&", ";", ">", ">>", "<", "2>&1", "&"}
+# pip resolving and installing ~2.5 GB (torch, LiteLLM's proxy, ...) takes minutes, in the first test's setup.
+pytestmark = pytest.mark.timeout(1200)
 
 
 # --- reading the README --------------------------------------------------------------------------------
@@ -61,10 +65,12 @@ class Block:
 
 @dataclass(frozen=True)
 class Command:
-    """One command the README shows: where, and its words (shell-split, comments and prompt removed)."""
+    """One command the README shows: where, its words (shell-split, comments and prompt removed) and its
+    shell text as shown (continuations joined)."""
 
     line: int
     words: tuple[str, ...]
+    source: str
 
     @property
     def where(self) -> str:
@@ -122,42 +128,58 @@ def _shell_commands(block: Block) -> Iterator[Command]:
             pending.append(line[:-1])
             continue
         pending.append(line)
-        words = _split(" ".join(pending))
+        source = " ".join(pending)
         pending = []
+        words = _split(source)
         if words:
-            yield Command(start, words)
+            yield Command(start, words, source)
 
 
-def _commands(program: str, text: str | None = None, first_line: int = 1) -> list[Command]:
-    """Every command running ``program`` in the shell blocks of ``text`` (the README), and in its inline
-    code spans."""
-    text = README if text is None else text
-    found = [
+def _block_commands(program: str, text: str, first_line: int) -> list[Command]:
+    """Every command running ``program`` in the shell blocks of ``text``, in order."""
+    return [
         command
         for block in _blocks(text, first_line)
         if block.lang in {"", "bash", "sh", "shell", "console"}
         for command in _shell_commands(block)
         if command.words[0] == program
     ]
+
+
+def _commands(program: str, text: str | None = None, first_line: int = 1) -> list[Command]:
+    """Every command running ``program`` in the shell blocks of ``text`` (the README), and in its inline
+    code spans."""
+    text = README if text is None else text
+    found = _block_commands(program, text, first_line)
     in_fence = False
     for number, line in enumerate(text.splitlines(), first_line):
         if line.strip().startswith(("```", "~~~")):
             in_fence = not in_fence
         elif not in_fence:
             for span in re.findall(rf"`({re.escape(program)} [^`]+)`", line):
-                found.append(Command(number, _split(span)))
+                found.append(Command(number, _split(span), span))
     return found
 
 
-def _own_proxy_path() -> tuple[tuple[str, ...], dict[str, Any], Command]:
-    """The own-proxy section's package install command, minimal config and ``litellm --config`` command."""
+@dataclass(frozen=True)
+class OwnProxyPath:
+    """What the own-proxy section shows: its ``pip install`` commands (in order), the requirements of
+    this package they name, its minimal proxy config and its ``litellm --config`` command."""
+
+    installs: tuple[Command, ...]
+    requirements: tuple[str, ...]
+    config: dict[str, Any]
+    start: Command
+
+
+def _own_proxy_path() -> OwnProxyPath:
     text, first_line = _section(OWN_PROXY_SECTION)
     blocks = _blocks(text, first_line)
-    installs = [c for c in _commands("pip", text, first_line) if c.words[1:2] == ("install",)]
+    installs = tuple(c for c in _block_commands("pip", text, first_line) if c.words[1:2] == ("install",))
     ours = [
         word for c in installs for word in c.words[2:] if re.match(rf"{re.escape(PROGRAM)}\s*(\[|@|$)", word)
     ]
-    assert ours, f"no `pip install {PROGRAM}...` in '## {OWN_PROXY_SECTION}'"
+    assert ours, f"no `pip install {PROGRAM}...` in a code block of '## {OWN_PROXY_SECTION}'"
     configs = [
         yaml.safe_load(b.text)
         for b in blocks
@@ -166,7 +188,7 @@ def _own_proxy_path() -> tuple[tuple[str, ...], dict[str, Any], Command]:
     assert len(configs) == 1, f"expected one proxy config block in '## {OWN_PROXY_SECTION}'"
     starts = [c for c in _commands("litellm", text, first_line) if "--config" in c.words]
     assert len(starts) == 1, f"expected one `litellm --config ...` command in '## {OWN_PROXY_SECTION}'"
-    return tuple(ours), configs[0], starts[0]
+    return OwnProxyPath(installs, tuple(ours), configs[0], starts[0])
 
 
 def _extras(requirement: str) -> set[str]:
@@ -201,10 +223,22 @@ def _flag(word: str) -> str:
 
 
 # --- the fresh install ---------------------------------------------------------------------------------
+# The session's own settings stay out of the reader's shell: its Redis and config, the checkout on sys.path,
+# and its hub switch (the README's offline-model extra is what must keep the model off the hub).
+_NOT_INHERITED = {
+    "REDIS_URL",
+    "CONFIG_FILE_PATH",
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "VIRTUAL_ENV",
+    "HF_HUB_OFFLINE",
+}
+
+
 @dataclass(frozen=True)
 class FreshInstall:
     venv: Path
-    wheel: Path
+    checkout: Path
     work: Path
 
     @property
@@ -212,22 +246,31 @@ class FreshInstall:
         return self.venv / "bin"
 
     def env(self, **extra: str) -> dict[str, str]:
-        """The environment of a shell with the fresh venv first on PATH, nothing of the checkout on it."""
+        """The environment of a reader's shell with the fresh venv first on PATH."""
         env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith("SEMCACHE_")
-            and k not in {"REDIS_URL", "CONFIG_FILE_PATH", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"}
+            k: v for k, v in os.environ.items() if not k.startswith("SEMCACHE_") and k not in _NOT_INHERITED
         }
         env["PATH"] = f"{self.bin}{os.pathsep}{env.get('PATH', '')}"
         env["VIRTUAL_ENV"] = str(self.venv)
         env.update(extra)
         return env
 
-    def run(self, *command: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *command: str, timeout: float = 120, cwd: Path | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            command, cwd=self.work, env=self.env(**env), capture_output=True, text=True, timeout=timeout
+            command,
+            cwd=cwd or self.work,
+            env=self.env() if env is None else env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
+
+    def python(self, code: str) -> str:
+        done = self.run(str(self.bin / "python"), "-c", code)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
 
 
 def _run(*command: str | Path, cwd: Path) -> None:
@@ -237,83 +280,110 @@ def _run(*command: str | Path, cwd: Path) -> None:
     assert done.returncode == 0, f"{shlex.join(map(str, command))} failed:\n{done.stdout}\n{done.stderr}"
 
 
-def _write_console_script(install: FreshInstall, name: str, distribution: str) -> Path:
-    """The console script ``pip install <distribution>`` would write into the fresh venv."""
-    (entry_point,) = (
-        ep
-        for ep in importlib.metadata.distribution(distribution).entry_points
-        if ep.group == "console_scripts" and ep.name == name
-    )
-    module, _, attribute = entry_point.value.partition(":")
-    head = attribute.split(".", 1)[0]
-    script = install.bin / name
-    script.write_text(
-        f"#!{install.bin / 'python'}\n"
-        "# -*- coding: utf-8 -*-\n"
-        "import re\n"
-        "import sys\n"
-        f"from {module} import {head}\n"
-        "if __name__ == '__main__':\n"
-        "    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n"
-        f"    sys.exit({attribute}())\n"
-    )
-    script.chmod(0o755)
-    return script
+def _reachable(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        return True
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        socket.create_connection((parts.hostname, port), timeout=10).close()
+    except OSError:
+        return False
+    return True
+
+
+def _as_run_here(command: Command) -> str:
+    """The command's shell text, without an ``--index-url`` this machine cannot reach (then pip's configured
+    indexes are asked instead: a CI machine that reaches package registries only has no other way)."""
+    words = list(command.words)
+    urls = [words[i + 1] for i, word in enumerate(words[:-1]) if word == "--index-url"]
+    urls += [word.split("=", 1)[1] for word in words if word.startswith("--index-url=")]
+    source = command.source
+    for url in urls:
+        if not _reachable(url):
+            source, found = re.subn(rf"\s--index-url(=|\s+){re.escape(url)}(?=\s|$)", "", source)
+            assert found == 1, f"{command.where}: cannot leave out --index-url {url}"
+    return source
 
 
 @pytest.fixture(scope="module")
-def fresh_install(tmp_path_factory: pytest.TempPathFactory) -> FreshInstall:
-    """A wheel of the checkout installed with ``--no-deps`` into a new virtualenv that sees this venv's
-    site-packages (its dependencies) through a ``.pth`` file, but not the checkout."""
+def fresh_install(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FreshInstall]:
+    """The own-proxy section's ``pip install`` lines, run in order by bash in a copy of the checkout, into
+    a new virtualenv with its own pip; the venv (~2.5 GB) is removed afterwards."""
     root = tmp_path_factory.mktemp("readme-path")
-    source, dist, venv, work = root / "source", root / "dist", root / "venv", root / "work"
+    checkout, venv, work = root / "checkout", root / "venv", root / "work"
     work.mkdir()
-    # Build from a copy, so that the build's build/ and egg-info never land in the checkout.
+    # What the build reads, copied: pip builds a local directory in place (build/, *.egg-info).
     shutil.copytree(
         REPO_ROOT / "litellm_semcache",
-        source / "litellm_semcache",
+        checkout / "litellm_semcache",
         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
     )
     for name in ("pyproject.toml", "README.md"):
-        shutil.copy(REPO_ROOT / name, source / name)
-    pip = (sys.executable, "-m", "pip")
-    _run(*pip, "wheel", "-q", "--no-deps", "--no-build-isolation", "--no-index", "-w", dist, source, cwd=root)
-    (wheel,) = dist.glob("litellm_semcache-*.whl")
+        shutil.copy(REPO_ROOT / name, checkout / name)
+    _run(sys.executable, "-m", "venv", venv, cwd=root)
 
-    _run(sys.executable, "-m", "venv", "--without-pip", venv, cwd=root)
-    (site_packages,) = venv.glob("lib/python*/site-packages")
-    dependencies = sysconfig.get_paths()["purelib"]  # this venv's site-packages
-    (site_packages / "_readme_path_dependencies.pth").write_text(f"{dependencies}\n")
-    # pip itself comes through the .pth; --ignore-installed: never touch this venv's editable install.
-    python = venv / "bin" / "python"
-    _run(
-        python, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--ignore-installed", wheel, cwd=root
-    )
-
-    install = FreshInstall(venv, wheel, work)
-    _write_console_script(install, "litellm", "litellm")  # what `pip install litellm[proxy]` writes
-    return install
+    install = FreshInstall(venv, checkout, work)
+    env = install.env()
+    # pip's own cache (warm after scripts/bootstrap.sh), not the session's throwaway XDG_CACHE_HOME.
+    env.pop("XDG_CACHE_HOME", None)
+    try:
+        for command in _own_proxy_path().installs:
+            line = _as_run_here(command)
+            done = install.run("bash", "-c", line, cwd=checkout, env=env, timeout=900)
+            assert done.returncode == 0, f"{command.where}: `{line}` failed:\n{done.stdout}\n{done.stderr}"
+        yield install
+    finally:
+        shutil.rmtree(venv, ignore_errors=True)
 
 
 # --- the tests -----------------------------------------------------------------------------------------
-def test_the_wheel_installs_into_a_fresh_venv_with_the_readme_extras(fresh_install: FreshInstall) -> None:
-    located = fresh_install.run(
-        str(fresh_install.bin / "python"), "-c", "import litellm_semcache; print(litellm_semcache.__file__)"
-    )
-    assert located.returncode == 0, located.stderr
-    module = Path(located.stdout.strip()).resolve()
-    assert module.is_relative_to(fresh_install.venv.resolve()), f"imported from {module}, not the wheel"
-    assert (fresh_install.bin / PROGRAM).exists(), "the wheel installs no litellm-semcache script"
+# Run by the fresh venv's python: what the README's install put there, and every module of the package
+# imported (a dependency pyproject.toml does not declare fails here, not in a reader's proxy).
+_INSPECT_INSTALL = """
+import importlib, importlib.metadata as metadata, json, pkgutil
+import litellm_semcache
+ours = metadata.distribution("litellm-semcache")
+failed = {}
+for module in pkgutil.walk_packages(litellm_semcache.__path__, "litellm_semcache."):
+    if not module.name.endswith(".__main__"):
+        try:
+            importlib.import_module(module.name)
+        except Exception as error:
+            failed[module.name] = repr(error)
+print(json.dumps({
+    "module": litellm_semcache.__file__,
+    "name": ours.metadata["Name"],
+    "extras": ours.metadata.get_all("Provides-Extra") or [],
+    "direct_url": json.loads(ours.read_text("direct_url.json") or "{}"),
+    "distributions": sorted(d.metadata["Name"] for d in metadata.distributions()),
+    "failed_imports": failed,
+}))
+"""
 
-    with zipfile.ZipFile(fresh_install.wheel) as wheel:
-        (name,) = (n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))
-        metadata = Parser().parsestr(wheel.read(name).decode())
-    provided = {_canonical(extra) for extra in metadata.get_all("Provides-Extra") or []}
-    requirements, _, _ = _own_proxy_path()
-    for requirement in requirements:
-        assert _canonical(re.split(r"[\[@\s]", requirement, maxsplit=1)[0]) == _canonical(metadata["Name"])
+
+def test_the_readme_install_resolves_the_package_and_its_extras_in_a_fresh_venv(
+    fresh_install: FreshInstall,
+) -> None:
+    installed = json.loads(fresh_install.python(_INSPECT_INSTALL).splitlines()[-1])
+    module = Path(installed["module"]).resolve()
+    assert module.is_relative_to(fresh_install.venv.resolve()), f"imported from {module}, not the install"
+    # Installed from the checkout ($PWD) as a built wheel, not as an editable install.
+    direct_url = installed["direct_url"]
+    assert direct_url.get("url") == fresh_install.checkout.as_uri(), direct_url
+    assert not direct_url.get("dir_info", {}).get("editable"), direct_url
+    assert (fresh_install.bin / PROGRAM).exists(), "the install put no litellm-semcache script in the venv"
+    assert not installed["failed_imports"], f"modules that do not import: {installed['failed_imports']}"
+
+    # pip only warns about an extra the package does not have.
+    provided = {_canonical(extra) for extra in installed["extras"]}
+    for requirement in _own_proxy_path().requirements:
+        assert _canonical(re.split(r"[\[@\s]", requirement, maxsplit=1)[0]) == _canonical(installed["name"])
         missing = _extras(requirement) - provided
-        assert not missing, f"README installs {requirement!r}; the wheel has no extra {sorted(missing)}"
+        assert not missing, f"README installs {requirement!r}; the package has no extra {sorted(missing)}"
+    # The README's CPU torch stayed: resolving the package's dependencies replaced it with no CUDA build.
+    cuda = [name for name in installed["distributions"] if _canonical(name).startswith("nvidia-")]
+    assert not cuda, f"the README's install pulled CUDA packages: {cuda}"
 
 
 def test_every_litellm_semcache_command_in_the_readme_exists(fresh_install: FreshInstall) -> None:
@@ -388,7 +458,8 @@ def _curl(url: str, question: str) -> tuple[int, dict[str, str], str]:
 def test_the_readme_proxy_config_answers_a_paraphrase_from_the_cache(
     fresh_install: FreshInstall, upstream: FakeUpstream, redis_url: str, index_name: str
 ) -> None:
-    _, config, start = _own_proxy_path()
+    path = _own_proxy_path()
+    config, start = path.config, path.start
     # The README's block as it is, with a model list (the fake provider stands in for a real one).
     config["model_list"] = model_list(upstream)
     config_arg = start.words[start.words.index("--config") + 1]
@@ -399,7 +470,6 @@ def test_the_readme_proxy_config_answers_a_paraphrase_from_the_cache(
     env = fresh_install.env(
         LITELLM_MASTER_KEY=MASTER_KEY,
         LITELLM_LOCAL_MODEL_COST_MAP="True",
-        HF_HUB_OFFLINE="1",
         TOKENIZERS_PARALLELISM="false",
         REDIS_URL=redis_url,
         SEMCACHE_INDEX_NAME=index_name,  # this test's own index in the session's Redis
