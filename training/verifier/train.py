@@ -89,7 +89,9 @@ def evaluate(model: Any, tokenizer: Any, val: list[Pair], max_length: int) -> No
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--train", type=Path, default=WORK / "train_pairs.csv")
+    parser.add_argument(
+        "--train", type=Path, nargs="+", default=[WORK / "train_pairs.csv"], help="pair files (stage 4: two)"
+    )
     parser.add_argument("--val", type=Path, default=WORK / "val_pairs.csv")
     parser.add_argument("--out", type=Path, default=WORK / "model")
     parser.add_argument("--init", type=Path, default=None, help="start from this model (default: base model)")
@@ -125,7 +127,9 @@ def main() -> None:
         keep_layers(model, [int(i) for i in args.keep_layers.split(",")])
     if args.freeze_word_embeddings:
         model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
-    train, val = read_pairs(args.train), read_pairs(args.val)
+    # Several files (stage 4 replays stages 2 and 3, which share 14,000 pairs): each pair once.
+    train = list({(p.a, p.b, p.same): p for path in args.train for p in read_pairs(path)}.values())
+    val = read_pairs(args.val)
     epochs = math.ceil(args.epochs)
     plan = [
         b for _ in range(epochs) for b in batches(train, tokenizer, args.batch_size, rng, args.both_orders)
