@@ -3,7 +3,7 @@
 Runs the backend in-process against a real Redis Stack (started here) with the real model, stores
 questions, then looks up exact repeats, paraphrases and never-seen questions one at a time. Every lookup
 reports its own step timings (``Outcome.timings``: prepare = parse + filter + scope, exact_get, embed,
-knn, verify, fetch), so the table is the product's code path, not a copy. What LiteLLM's proxy adds
+classify, knn, verify, fetch), so the table is the product's code path, not a copy. What LiteLLM's proxy adds
 around the plugin is measured by ``python -m benchmarks.latency`` (its ``nocache`` and exact-hit rows).
 
     python -m benchmarks.profile_hit_path            # writes benchmarks/results/profile.{json,md}
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from litellm_semcache.integrations.litellm import SemanticCacheBackend
 
 MODULE = "benchmarks.profile_hit_path"
-STEPS = ("prepare", "exact_get", "embed", "knn", "verify", "fetch")
+STEPS = ("prepare", "exact_get", "embed", "classify", "knn", "verify", "fetch")
 KINDS = ("exact hit", "paraphrase hit", "miss")
 
 
