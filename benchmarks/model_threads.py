@@ -63,8 +63,7 @@ def _percentile(values: Sequence[float], q: float) -> float:
 
 def run(requests: int, gap_ms: float) -> dict[str, Any]:
     embedder = Embedder("sentence-transformers/all-MiniLM-L6-v2", runtime="onnx")
-    embedder.load()
-    shipped = embedder._onnx  # the encoder the package built (its exported file and tokenizer)
+    shipped = embedder.onnx_encoder  # the encoder the package built (its exported file and tokenizer)
     assert shipped is not None
     models = {
         c.name: (

@@ -100,6 +100,12 @@ class Embedder:
         return self._model
 
     @property
+    def onnx_encoder(self) -> OnnxEncoder | None:
+        """The ONNX Runtime encoder in use (after :meth:`load`), or None when PyTorch encodes."""
+        self.load()
+        return self._onnx
+
+    @property
     def runtime_in_use(self) -> str:
         """``onnx`` or ``torch``: what actually encodes (after :meth:`load`)."""
         self.load()
