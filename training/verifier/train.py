@@ -111,6 +111,7 @@ def main() -> None:
     parser.add_argument(
         "--keep-layers", default="", help="comma-separated encoder layers of --init to keep (e.g. 0,1,3,5)"
     )
+    parser.add_argument("--seed", type=int, default=SEED, help="batch order and initialisation (stage 5: 14)")
     parser.add_argument("--both-orders", action="store_true", help="each pair as (a, b) and (b, a) per batch")
     parser.add_argument(
         "--freeze-word-embeddings", action="store_true", help="do not train the 30k x 384 word embeddings"
@@ -118,8 +119,8 @@ def main() -> None:
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
-    torch.manual_seed(SEED)
-    rng = random.Random(SEED)
+    torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
     tokenizer = AutoTokenizer.from_pretrained(str(base_model_path()))
     start = str(args.init or base_model_path())
     model = AutoModelForSequenceClassification.from_pretrained(start, num_labels=1)
