@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import ARTIFACT, REPO, WORK, embed, read_pairs
+from common import ARTIFACT, REPO, WORK, embed, read_pair_files, read_pairs
 
 sys.path.insert(0, str(REPO))
 from litellm_semcache.models.cross_encoder import CrossEncoderScorer
@@ -98,8 +98,7 @@ def main() -> None:
             "by_source": {k: {"pairs": counts[k], "positives": positives[k]} for k in sorted(counts)},
         }
     if {"v1_stage2", "v1_stage3"} <= stages.keys():  # stage 4: both again, each pair once (train.py)
-        both = read_pairs(WORK / "train_pairs_stage2.csv") + read_pairs(WORK / "train_pairs_stage3.csv")
-        replay = list({(p.a, p.b, p.same): p for p in both}.values())
+        replay = read_pair_files([WORK / "train_pairs_stage2.csv", WORK / "train_pairs_stage3.csv"])
         stages["v1_stage4"] = {"pairs": len(replay), "positives": sum(p.same for p in replay)}
     target = "0.98"
     gates = val["rows"][target]["gates"]

@@ -92,6 +92,17 @@ def read_pairs(path: Path) -> list[Pair]:
     ]
 
 
+def read_pair_files(paths: Sequence[Path]) -> list[Pair]:
+    """The training pairs of one or several pair files.
+
+    One file: its rows as written (build_pairs.py repeats the hand-written hard pairs on purpose). Several
+    (stage 4 replays stages 2 and 3, which share 14,000 pairs): each (a, b, same) once, first seen first.
+    """
+    if len(paths) == 1:
+        return read_pairs(paths[0])
+    return list({(p.a, p.b, p.same): p for path in paths for p in read_pairs(path)}.values())
+
+
 def qqp_split() -> tuple[list[Pair], list[Pair], list[Pair]]:
     """Quora pairs as (train = 90 % of dev, validation = 10 % of dev, test)."""
     rows = read_csv(DATA / "qqp" / "pairs.csv")

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from common import SEED, WORK, Pair, base_model_path, read_pairs
+from common import SEED, WORK, Pair, base_model_path, read_pair_files, read_pairs
 from metrics import pair_report
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -128,9 +128,7 @@ def main() -> None:
         keep_layers(model, [int(i) for i in args.keep_layers.split(",")])
     if args.freeze_word_embeddings:
         model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
-    # Several files (stage 4 replays stages 2 and 3, which share 14,000 pairs): each pair once.
-    train = list({(p.a, p.b, p.same): p for path in args.train for p in read_pairs(path)}.values())
-    val = read_pairs(args.val)
+    train, val = read_pair_files(args.train), read_pairs(args.val)
     epochs = math.ceil(args.epochs)
     plan = [
         b for _ in range(epochs) for b in batches(train, tokenizer, args.batch_size, rng, args.both_orders)
