@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from benchmarks.common import RESULTS_DIR, command_line, cpu_model, log, publish
+from harness.measure import percentiles
 from litellm_semcache.embedding import Embedder
 from litellm_semcache.embedding.onnx_encoder import OnnxEncoder
 from litellm_semcache.models.cross_encoder import CrossEncoderScorer
@@ -54,11 +54,6 @@ CHOICES = (
     Choice("2 threads each, not spinning", 2, False, 2, False),
     Choice("embedder on 2 spinning threads, verifier on 1 (shipped)", 2, True, 1, False),
 )
-
-
-def _percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def run(requests: int, gap_ms: float) -> dict[str, Any]:
@@ -100,17 +95,18 @@ def run(requests: int, gap_ms: float) -> dict[str, Any]:
     rows = {}
     for choice in CHOICES:
         t = timings[choice.name]
-        both = [e + v for e, v in zip(t["embed"], t["verify"], strict=True)]
+        embed, verify = percentiles(t["embed"]), percentiles(t["verify"])
+        both = percentiles([e + v for e, v in zip(t["embed"], t["verify"], strict=True)])
         rows[choice.name] = {
             "embed_threads": choice.embed_threads,
             "embed_spin": choice.embed_spin,
             "verify_threads": choice.verify_threads,
             "verify_spin": choice.verify_spin,
-            "embed_p50_ms": round(statistics.median(t["embed"]), 2),
-            "embed_p90_ms": round(_percentile(t["embed"], 0.9), 2),
-            "verify_p50_ms": round(statistics.median(t["verify"]), 2),
-            "verify_p90_ms": round(_percentile(t["verify"], 0.9), 2),
-            "both_p50_ms": round(statistics.median(both), 2),
+            "embed_p50_ms": embed["p50"],
+            "embed_p90_ms": embed["p90"],
+            "verify_p50_ms": verify["p50"],
+            "verify_p90_ms": verify["p90"],
+            "both_p50_ms": both["p50"],
         }
     return rows
 
