@@ -25,6 +25,7 @@ import csv
 import json
 import os
 import random
+import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,8 +41,10 @@ from benchmarks.common import (
     resolve_data_dir,
     write_results,
 )
+from harness.measure import percentiles
 from harness.paths import REPO_ROOT
 from litellm_semcache.admission import PatternFilter
+from litellm_semcache.admission.classifier import ClassifierStage
 from litellm_semcache.cli.classify import classify
 from litellm_semcache.embedding import Embedder
 from litellm_semcache.settings import SemCacheSettings
@@ -107,12 +110,18 @@ def filters(embedder: Embedder) -> dict[str, Any]:
     def shipped(texts: list[str]) -> list[bool]:
         return [v.cacheable for v in classify(texts, default, embedder)]
 
+    embedding_head = default.model_copy(update={"cacheability_model": "embedding"})
+
+    def previous_model(texts: list[str]) -> list[bool]:
+        return [v.cacheable for v in classify(texts, embedding_head, embedder)]
+
     def phrases(patterns: Sequence[str]) -> Any:
         stage = PatternFilter(tuple(patterns))
         return lambda texts: [stage.match([t]) is None for t in texts]
 
     return {
         "shipped default (classifier + phrases)": shipped,
+        "previous release: embedding head + phrases": previous_model,
         "previous release: phrase list": phrases(PREVIOUS_PHRASES),
         "seed: seven phrases": phrases(SEED_PHRASES),
     }
@@ -139,6 +148,28 @@ def phrase_value(rows: Rows, embedder: Embedder) -> list[dict[str, Any]]:
     return report
 
 
+def classifier_cost(texts: Sequence[str], embedder: Embedder) -> dict[str, dict[str, Any]]:
+    """Milliseconds one lone question costs each classifier (one core, quiet machine), interleaved.
+
+    The embedding head's cost excludes the embedding: the lookup computes it anyway.
+    """
+    base = SemCacheSettings(redis_url="redis://unused")
+    stages = {
+        name: ClassifierStage.from_settings(base.model_copy(update={"cacheability_model": name}))
+        for name in ("text", "embedding")
+    }
+    vectors = {t: e.vector for t, e in zip(texts, embedder.encode_batch(list(texts)), strict=True)}
+    laps: dict[str, list[float]] = {name: [] for name in stages}
+    for text in texts:
+        for name, stage in stages.items():
+            assert stage is not None
+            vector = vectors[text]
+            start = time.perf_counter()
+            stage.decide_many([text], None if vector is None else vector.reshape(1, -1))
+            laps[name].append((time.perf_counter() - start) * 1000.0)
+    return {name: percentiles(values[20:]) for name, values in laps.items()}  # the first 20 warm up
+
+
 def measure(data: Path, limit: int | None) -> dict[str, Any]:
     embedder = Embedder(SemCacheSettings().embedding_model)
     sets = {
@@ -161,7 +192,9 @@ def measure(data: Path, limit: int | None) -> dict[str, Any]:
                     for (text, label), c in zip(rows, cached, strict=True)
                     if (label == "general" and not c) or (label in ("private", "live", "random") and c)
                 ][:12]
+    sample = [t for t, _ in _limit(sets["CLINC150 test"], 400)]
     return {
+        "classifier_ms": classifier_cost(sample, embedder),
         "sets": {k: len(v) for k, v in sets.items()},
         "results": results,
         "errors": errors,
@@ -171,6 +204,11 @@ def measure(data: Path, limit: int | None) -> dict[str, Any]:
 
 def markdown(report: dict[str, Any]) -> str:
     lines = [f"Command: `{report['command']}`", "", "Share kept out per class (n in parentheses).", ""]
+    lines += ["### Cost of one lone question (ms; the embedding head's excludes the embedding)", ""]
+    lines += ["| classifier | p50 | p90 | p99 |", "|---|---:|---:|---:|"]
+    for name, cost in report["classifier_ms"].items():
+        lines.append(f"| {name} | {cost['p50']} | {cost['p90']} | {cost['p99']} |")
+    lines.append("")
     for set_name, size in report["sets"].items():
         lines += [
             f"### {set_name} ({size} questions)",

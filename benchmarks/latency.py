@@ -74,7 +74,8 @@ from harness.measure import (
     timed_probe,
 )
 from harness.services import MASTER_KEY, RedisServer
-from litellm_semcache.models.cacheability import CacheabilityModel
+from litellm_semcache.admission.classifier import ClassifierStage
+from litellm_semcache.settings import SemCacheSettings
 
 MODULE = "benchmarks.latency"
 THRESHOLD = 0.92  # both semantic caches use it (the seed's value); see stack.semcache_config
@@ -204,9 +205,11 @@ def select_pairs(
     own = np.array([similarities[i, where[p.stored]] for i, p in enumerate(candidates)])
     nearest_is_own = similarities.argmax(axis=1) == np.array([where[p.stored] for p in candidates])
     # Only questions the shipped cacheability classifier admits: a kept-out seed is never stored.
-    classifier = CacheabilityModel.load()
-    stored_ok = [p.cacheable for p in classifier.predict(stored_vectors, stored)]
-    asked_ok = [p.cacheable for p in classifier.predict(asked_vectors, [p.paraphrase for p in candidates])]
+    classifier = ClassifierStage.from_settings(SemCacheSettings(redis_url="redis://unused"))
+    assert classifier is not None
+    stored_ok = [d.admitted for d in classifier.decide_many(stored, stored_vectors)]
+    asked = [p.paraphrase for p in candidates]
+    asked_ok = [d.admitted for d in classifier.decide_many(asked, asked_vectors)]
     admitted = np.array(
         [stored_ok[where[p.stored]] and ok for p, ok in zip(candidates, asked_ok, strict=True)]
     )

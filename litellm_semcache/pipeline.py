@@ -229,8 +229,8 @@ class Pipeline:
             verification = Verification.from_settings(settings, learned=self.verification.learned)
         classifier, unavailable = self.classifier, self.classifier_unavailable
         classes = ("keep_out_classes", "live_ttl_seconds")
-        if any(getattr(settings, f) != getattr(self.settings, f) for f in classes):
-            classifier, unavailable = _load_classifier(settings)
+        if classifier is not None and any(getattr(settings, f) != getattr(self.settings, f) for f in classes):
+            classifier = classifier.with_policy(settings)
         return _Runtime(settings, verification, classifier, unavailable)
 
     # --- prepare ----------------------------------------------------------------------------------------
@@ -377,13 +377,8 @@ class Pipeline:
         ):
             return Outcome("hit", "exact", entry=entry, similarity=1.0, timings=laps.laps)
 
-        embedding = await self._embed(request.query)
-        laps.lap("embed")
-        if embedding is None:
-            return Outcome("miss", "embedding_timeout", timings=laps.laps)
-        decision = await self._classify(prepared, embedding)
-        laps.lap("classify")
-        if decision is None:
+        embedding, decision = await self._embed_and_classify(prepared, laps)
+        if embedding is None or decision is None:
             return Outcome("miss", "embedding_timeout", timings=laps.laps)
         if not decision.admitted:
             return Outcome(
@@ -459,19 +454,64 @@ class Pipeline:
         classifier = self.runtimes[prepared.policy].classifier
         return classifier.fingerprint if classifier is not None else "no_classifier"
 
-    async def _classify(self, prepared: Prepared, embedding: Embedding) -> ClassDecision | None:
-        """The cacheability decision for a prepared request (None: the embedding it needed timed out)."""
+    async def _embed_and_classify(
+        self, prepared: Prepared, laps: _Laps
+    ) -> tuple[Embedding | None, ClassDecision | None]:
+        """The question's embedding and its cacheability decision (None: the embedding timed out).
+
+        A classifier that reads the words runs in its own thread beside the embedder's: the hit path waits
+        for the slower of the two, not their sum.
+        """
+        classifier = self.runtimes[prepared.policy].classifier
+        if classifier is None or classifier.reads_vector or prepared.exempt:
+            embedding = await self._embed(prepared.request.query)
+            laps.lap("embed")
+            if embedding is None:
+                return None, None
+            decision = await self._classify(prepared, embedding)
+            laps.lap("classify")
+            return embedding, decision
+        classifying = asyncio.ensure_future(self._classify(prepared, None))
+        # Abandoned when the embedding fails: its own failure, if any, is then nobody's to report.
+        classifying.add_done_callback(lambda task: task.cancelled() or task.exception())
+        try:
+            embedding = await self._embed(prepared.request.query)
+        except BaseException:
+            classifying.cancel()
+            raise
+        laps.lap("embed")
+        if embedding is None:
+            classifying.cancel()
+            return None, None
+        decision = await classifying
+        laps.lap("classify")
+        return embedding, decision
+
+    async def _classify(self, prepared: Prepared, embedding: Embedding | None) -> ClassDecision | None:
+        """The cacheability decision for a prepared request (None: the embedding it needed timed out).
+
+        ``embedding`` may be None only for a classifier that reads the words.
+        """
         query = prepared.request.query
         classifier = self.runtimes[prepared.policy].classifier
         if prepared.exempt or classifier is None:
             return ClassDecision(True, "general" if prepared.exempt else "unclassified", 1.0)
+        if not classifier.reads_vector:
+            decision = await classifier.decide(query)
+            # Hidden characters (zero-width, look-alike letters) change the tokens, not the meaning: the
+            # text as a reader sees it must be admitted too.
+            for reading in readings(query) if decision.admitted and not query.isascii() else ():
+                if reading != query and not (folded := await classifier.decide(reading)).admitted:
+                    return folded
+            return decision
+        assert embedding is not None
         vector = embedding.vector
         if vector is None:  # too long to embed whole: the classifier reads its beginning
             prefix = await self._embed(classifier_text(query))
             vector = prefix.vector if prefix is not None else None
             if vector is None:
                 return None if prefix is None else ClassDecision(False, "unreadable", 1.0)
-        decision = classifier.decide(query, vector)
+        decision = await classifier.decide(query, vector)
         # Hidden characters (zero-width, look-alike letters) change the embedding, not the meaning: the
         # text as a reader sees it must be admitted too. Costs an embedding only for such texts.
         for reading in readings(query) if decision.admitted and not query.isascii() else ():
@@ -481,7 +521,7 @@ class Pipeline:
             if seen is None:
                 return None
             if seen.vector is not None:
-                folded = classifier.decide(reading, seen.vector)
+                folded = await classifier.decide(reading, seen.vector)
                 if not folded.admitted:
                     return folded
         return decision

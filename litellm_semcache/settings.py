@@ -312,6 +312,12 @@ class SemCacheSettings(BaseSettings):
         "`live` (the world's state now, or the asker's location), `random` (a fresh random outcome). If the "
         "model cannot load, nothing is cached (a warning at start and in `stats`).",
     )
+    cacheability_model: Literal["text", "embedding"] = Field(
+        default="text",
+        description="`text`: a fine-tuned MiniLM reads the question's words (one small model pass per "
+        "classified question, batched off the event loop); `embedding`: a head on the embedding the lookup "
+        "computes anyway (no model pass, more errors). `python -m benchmarks.cacheability` compares them.",
+    )
     keep_out_classes: list[KeptOutClass] = Field(
         default_factory=lambda: list(KEPT_OUT_CLASSES),
         description="The classes the classifier keeps out of the cache.",

@@ -1,10 +1,12 @@
 """Admission by meaning: personal data, live state and random requests never enter the cache.
 
-The cacheability classifier (``models/cacheability.py``) reads the query's embedding, which the lookup
-computes anyway, and a few features of its text: ``general`` questions are cacheable; ``private`` (the
-asker's own data or account state), ``live`` (the world's state now, or the asker's location) and
-``random`` (a fresh random outcome) are kept out, each by the operator's policy (``keep_out_classes``;
-``live_ttl_seconds`` lets live answers in for a few minutes).
+The cacheability classifier says whether a question's answer may be shared: ``general`` questions are
+cacheable; ``private`` (the asker's own data or account state), ``live`` (the world's state now, or the
+asker's location) and ``random`` (a fresh random outcome) are kept out, each by the operator's policy
+(``keep_out_classes``; ``live_ttl_seconds`` lets live answers in for a few minutes). Two models:
+``cacheability_model: text`` (default, ``models/cacheability_text.py``) reads the question's words with a
+fine-tuned MiniLM, batched off the event loop; ``embedding`` (``models/cacheability.py``) reads the
+embedding the lookup computes anyway, at no model cost, and is wrong more often.
 
 It runs before any vector search and before any store. An exact repeat is served without embedding only
 when its entry was admitted under the same classifier and policy (the entry records their fingerprint):
@@ -15,18 +17,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from ..models.cacheability import CacheabilityModel
+from ..models.batching import MicroBatcher
+from ..models.cacheability import CacheabilityModel, Prediction
+from ..models.cacheability_text import TextCacheabilityModel
 from ..settings import SemCacheSettings
 
 __all__ = ["PREFIX_WORDS", "ClassDecision", "ClassifierStage"]
 
 #: Words of an over-long question the classifier reads (its embedding window is 256 word pieces).
 PREFIX_WORDS = 120
+#: Text decisions remembered: the store after a miss decides the question the lookup just decided.
+_RECENT_SIZE = 1024
 
 
 @dataclass(frozen=True)
@@ -44,10 +52,20 @@ class ClassDecision:
 class ClassifierStage:
     """The classifier with the operator's policy per class."""
 
-    model: CacheabilityModel
+    model: CacheabilityModel | TextCacheabilityModel
     keep_out: frozenset[str]
     live_ttl_seconds: int | None = None
     name: str = "classifier"
+    _batcher: MicroBatcher[str, Prediction] | None = field(default=None, repr=False, compare=False)
+    _recent: OrderedDict[str, Prediction] = field(default_factory=OrderedDict, repr=False, compare=False)
+    _recent_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.model, TextCacheabilityModel) and self._batcher is None:
+            # Concurrent requests share a model pass, in the classifier's own thread, off the event loop.
+            object.__setattr__(
+                self, "_batcher", MicroBatcher(self.model.predict, max_batch_size=32, name="classifier")
+            )
 
     @classmethod
     def from_settings(cls, settings: SemCacheSettings) -> ClassifierStage | None:
@@ -58,7 +76,23 @@ class ClassifierStage:
         """
         if not settings.cacheability_classifier:
             return None
-        return cls(CacheabilityModel.load(), frozenset(settings.keep_out_classes), settings.live_ttl_seconds)
+        model = (
+            TextCacheabilityModel.load()
+            if settings.cacheability_model == "text"
+            else CacheabilityModel.load()
+        )
+        return cls(model, frozenset(settings.keep_out_classes), settings.live_ttl_seconds)
+
+    def with_policy(self, settings: SemCacheSettings) -> ClassifierStage:
+        """The same model (and worker thread) under another policy's classes and live TTL."""
+        return replace(
+            self, keep_out=frozenset(settings.keep_out_classes), live_ttl_seconds=settings.live_ttl_seconds
+        )
+
+    @property
+    def reads_vector(self) -> bool:
+        """Whether decisions need the question's embedding (the embedding head) or only its text."""
+        return isinstance(self.model, CacheabilityModel)
 
     @property
     def fingerprint(self) -> str:
@@ -71,9 +105,48 @@ class ClassifierStage:
         }
         return hashlib.sha256(json.dumps(policy, sort_keys=True).encode()).hexdigest()[:16]
 
-    def decide(self, text: str, vector: np.ndarray[Any, Any]) -> ClassDecision:
-        """The decision for a question and its embedding."""
-        (prediction,) = self.model.predict(vector.reshape(1, -1), [text])
+    async def decide(self, text: str, vector: np.ndarray[Any, Any] | None = None) -> ClassDecision:
+        """The decision for a question (and its embedding, which only the embedding head reads).
+
+        Raises:
+            BackendUnavailable: the text model failed.
+            ValueError: the embedding head was given no vector.
+        """
+        if isinstance(self.model, CacheabilityModel):
+            if vector is None:
+                raise ValueError("the embedding head needs the question's vector")
+            (prediction,) = self.model.predict(vector.reshape(1, -1), [text])
+        else:
+            with self._recent_lock:
+                remembered = self._recent.get(text)
+            if remembered is None:
+                assert self._batcher is not None
+                remembered = await self._batcher.submit(classifier_text(text))
+                with self._recent_lock:
+                    self._recent[text] = remembered
+                    while len(self._recent) > _RECENT_SIZE:
+                        self._recent.popitem(last=False)
+            prediction = remembered
+        return self._apply_policy(prediction)
+
+    def decide_many(
+        self, texts: list[str], vectors: np.ndarray[Any, Any] | None = None
+    ) -> list[ClassDecision]:
+        """Blocking decisions for many questions (the CLI and the benchmarks)."""
+        if isinstance(self.model, CacheabilityModel):
+            if vectors is None:
+                raise ValueError("the embedding head needs the questions' vectors")
+            predictions = self.model.predict(vectors, texts)
+        else:
+            predictions = self.model.predict([classifier_text(t) for t in texts])
+        return [self._apply_policy(p) for p in predictions]
+
+    def close(self) -> None:
+        """Stop the text model's worker thread."""
+        if self._batcher is not None:
+            self._batcher.close()
+
+    def _apply_policy(self, prediction: Prediction) -> ClassDecision:
         if prediction.cacheable:
             return ClassDecision(True, prediction.label, prediction.probability)
         label = prediction.label

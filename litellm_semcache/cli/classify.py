@@ -2,7 +2,8 @@
 
 No Redis needed: each text is read as a single-question chat request, run through the admission (shape
 rules, ``never_cache_patterns``, ``always_cache_patterns``) and, for what passes, the cacheability
-classifier on its embedding, with the settings of the proxy's config.
+classifier (on its text, or on its embedding with ``cacheability_model: embedding``), with the settings of
+the proxy's config.
 """
 
 from __future__ import annotations
@@ -49,7 +50,6 @@ def classify(texts: list[str], settings: SemCacheSettings, embedder: Embedder | 
     admission = Admission.from_settings(settings)
     stage = ClassifierStage.from_settings(settings)
     chat = get_format("chat")
-    embedder = embedder or Embedder(settings.embedding_model, max_chars=settings.max_embedded_chars)
     verdicts = []
     for text in texts:
         parsed = chat.parse({"messages": [{"role": "user", "content": text}]}, settings)
@@ -64,9 +64,15 @@ def classify(texts: list[str], settings: SemCacheSettings, embedder: Embedder | 
         elif stage is None:
             verdicts.append(Verdict(text, True, "-", None, "classifier off"))
         else:
-            (embedding,) = embedder.encode_batch([classifier_text(text)])
-            assert embedding.vector is not None
-            decision = stage.decide(text, embedding.vector)
+            vectors = None
+            if stage.reads_vector:
+                embedder = embedder or Embedder(
+                    settings.embedding_model, max_chars=settings.max_embedded_chars
+                )
+                (embedding,) = embedder.encode_batch([classifier_text(text)])
+                assert embedding.vector is not None
+                vectors = embedding.vector.reshape(1, -1)
+            (decision,) = stage.decide_many([text], vectors)
             rule = "classifier" + (
                 f" (live_ttl_seconds {decision.ttl_seconds})" if decision.ttl_seconds else ""
             )

@@ -318,7 +318,8 @@ def check_classifier(settings: SemCacheSettings) -> Finding:
         )
     if stage is None:
         return Finding("classifier", "ok", "off (cacheability_classifier: false)")
-    return Finding("classifier", "ok", f"loads; keeps out {', '.join(sorted(stage.keep_out)) or 'nothing'}")
+    kept_out = ", ".join(sorted(stage.keep_out)) or "nothing"
+    return Finding("classifier", "ok", f"{stage.model.version} loads; keeps out {kept_out}")
 
 
 # --- the command ------------------------------------------------------------------------------------------

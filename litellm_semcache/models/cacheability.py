@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import ConfigError
 
-__all__ = ["DEFAULT_DIRECTORY", "CacheabilityModel", "Prediction"]
+__all__ = ["DEFAULT_DIRECTORY", "CacheabilityModel", "DecisionRule", "Prediction"]
 
 #: The shipped artifact: ``card.json`` and the weights it names.
 DEFAULT_DIRECTORY = Path(__file__).resolve().parent.parent / "artifacts" / "cacheability"
@@ -47,14 +47,63 @@ class Prediction:
     """Every class's calibrated probability."""
 
 
-class CacheabilityModel:
-    """A ReLU MLP over ``[embedding, lexical features]`` with a calibrated softmax.
+class DecisionRule:
+    """A card's calibrated softmax and per-class thresholds: the decision every cacheability model shares.
 
-    Probabilities are ``softmax(logits / temperature + class_bias)``: both are fitted on the dev split.
-
-    A query is cacheable only when the cacheable class is the most probable, reaches its own threshold, and
-    no other class reaches its keep-out threshold.
+    Probabilities are ``softmax(logits / temperature + class_bias)`` (both fitted on the dev split). A query
+    is cacheable only when the cacheable class is the most probable, reaches its own threshold, and no other
+    class reaches its keep-out threshold.
     """
+
+    def __init__(self, card: dict[str, Any]) -> None:
+        self.version = str(card["version"])
+        self.classes = tuple(str(c) for c in card["classes"])
+        self.thresholds = {str(k): float(v) for k, v in card["thresholds"].items()}
+        self.cacheable_class = str(card["cacheable_class"])
+        self.temperature = float(card["temperature"])
+        self.class_bias = np.array(card.get("class_bias", [0.0] * len(self.classes)), dtype=np.float32)
+        self._cacheable = (
+            self.classes.index(self.cacheable_class) if self.cacheable_class in self.classes else 0
+        )
+        self._needed = self.thresholds.get(self.cacheable_class, 0.0)
+        checked = [(n, t) for n, t in self.thresholds.items() if n != self.cacheable_class]
+        self._checked = [(self.classes.index(n), t) for n, t in checked if n in self.classes]
+        self._others = [i for i in range(len(self.classes)) if i != self._cacheable]
+
+    def validate(self, where: str) -> None:
+        """Raises ConfigError when the thresholds, temperature or bias do not fit the classes."""
+        if self.cacheable_class not in self.classes:
+            raise ConfigError(f"{where}: cacheable class not in classes {self.classes}")
+        bad = {k: v for k, v in self.thresholds.items() if k not in self.classes or not 0.0 <= v <= 1.0}
+        if bad or not self.temperature > 0.0 or self.class_bias.shape != (len(self.classes),):
+            raise ConfigError(f"{where}: bad thresholds, temperature or class bias")
+
+    def calibrate(self, logits: _Array) -> _Array:
+        """Calibrated probabilities from raw logits (rows sum to 1); ``logits`` is overwritten."""
+        x = logits
+        x /= self.temperature
+        x += self.class_bias
+        x -= x.max(axis=1, keepdims=True)
+        np.exp(x, out=x)
+        x /= x.sum(axis=1, keepdims=True)
+        return x
+
+    def decide(self, probabilities: _Array) -> list[Prediction]:
+        """One :class:`Prediction` per row of calibrated probabilities."""
+        out: list[Prediction] = []
+        for row in probabilities.tolist():
+            hits = [(row[i], i) for i, t in self._checked if row[i] >= t]
+            best = max(range(len(row)), key=row.__getitem__)
+            if not hits and (best != self._cacheable or row[self._cacheable] < self._needed):
+                hits = [(row[i], i) for i in self._others]
+            label = self.classes[max(hits)[1]] if hits else self.cacheable_class
+            probs = dict(zip(self.classes, row, strict=True))
+            out.append(Prediction(label, probs[label], not hits, probs))
+        return out
+
+
+class CacheabilityModel(DecisionRule):
+    """A ReLU MLP over ``[embedding, lexical features]`` with the card's calibrated softmax and thresholds."""
 
     def __init__(self, card: dict[str, Any], layers: list[tuple[_Array, _Array]]) -> None:
         """Build from a parsed card; use :meth:`load` for an artifact folder (it also validates).
@@ -63,22 +112,12 @@ class CacheabilityModel:
             card: The contents of ``card.json``.
             layers: ``(weights, bias)`` per layer, input first.
         """
-        self.version = str(card["version"])
-        self.classes = tuple(str(c) for c in card["classes"])
-        self.thresholds = {str(k): float(v) for k, v in card["thresholds"].items()}
-        self.cacheable_class = str(card["cacheable_class"])
-        self.temperature = float(card["temperature"])
-        self.class_bias = np.array(card.get("class_bias", [0.0] * len(self.classes)), dtype=np.float32)
+        super().__init__(card)
         self.embedding_dim = int(card["input"]["dim"])
         self.feature_names = tuple(str(f["name"]) for f in card["features"])
         self._patterns = [re.compile(str(f["pattern"])) for f in card["features"]]
         self._scale = np.float32(card["feature_scale"])
         self._layers = layers
-        self._cacheable = self.classes.index(self.cacheable_class)
-        self._needed = self.thresholds.get(self.cacheable_class, 0.0)
-        checked = [(n, t) for n, t in self.thresholds.items() if n != self.cacheable_class]
-        self._checked = [(self.classes.index(n), t) for n, t in checked]
-        self._others = [i for i in range(len(self.classes)) if i != self._cacheable]
 
     @classmethod
     def load(cls, directory: Path | None = None) -> CacheabilityModel:
@@ -115,11 +154,9 @@ class CacheabilityModel:
             if weights.ndim != 2 or weights.shape[0] != width or bias.shape != (weights.shape[1],):
                 raise ConfigError(f"cacheability model at {folder}: layer shapes do not chain from {width}")
             width = weights.shape[1]
-        if width != len(self.classes) or self.cacheable_class not in self.classes:
+        if width != len(self.classes):
             raise ConfigError(f"cacheability model at {folder}: output does not match classes {self.classes}")
-        bad = {k: v for k, v in self.thresholds.items() if k not in self.classes or not 0.0 <= v <= 1.0}
-        if bad or not self.temperature > 0.0 or self.class_bias.shape != (len(self.classes),):
-            raise ConfigError(f"cacheability model at {folder}: bad thresholds, temperature or class bias")
+        self.validate(f"cacheability model at {folder}")
 
     @staticmethod
     def normalize(text: str) -> str:
@@ -163,12 +200,7 @@ class CacheabilityModel:
             x = x @ weights + bias
             if i < len(self._layers) - 1:
                 np.maximum(x, 0.0, out=x)
-        x /= self.temperature
-        x += self.class_bias
-        x -= x.max(axis=1, keepdims=True)
-        np.exp(x, out=x)
-        x /= x.sum(axis=1, keepdims=True)
-        return x
+        return self.calibrate(x)
 
     def predict(self, vectors: np.ndarray, texts: Sequence[str]) -> list[Prediction]:
         """Decide each query.
@@ -183,13 +215,4 @@ class CacheabilityModel:
         Returns:
             One :class:`Prediction` per row.
         """
-        out: list[Prediction] = []
-        for row in self.probabilities(vectors, texts).tolist():
-            hits = [(row[i], i) for i, t in self._checked if row[i] >= t]
-            best = max(range(len(row)), key=row.__getitem__)
-            if not hits and (best != self._cacheable or row[self._cacheable] < self._needed):
-                hits = [(row[i], i) for i in self._others]
-            label = self.classes[max(hits)[1]] if hits else self.cacheable_class
-            probs = dict(zip(self.classes, row, strict=True))
-            out.append(Prediction(label, probs[label], not hits, probs))
-        return out
+        return self.decide(self.probabilities(vectors, texts))

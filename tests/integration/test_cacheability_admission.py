@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from litellm_semcache.ops.admin import stats
 from tests.builders import chat, completion
 
 LIVE = "is it going to rain in Paris tomorrow"
@@ -49,3 +50,25 @@ async def test_hidden_characters_do_not_smuggle_a_private_question_past_the_clas
     for text in ("What is m\u0443 account balance?", "What is my\u200baccount balance?"):  # Cyrillic у; ZWSP
         found = await backend.lookup(chat(text))
         assert (found.status, found.reason) == ("filtered", "class"), text
+
+
+async def test_without_its_classifier_the_cache_stores_and_serves_nothing(
+    backend_factory: Any, tmp_path: Any, monkeypatch: Any
+) -> None:
+    import shutil
+
+    from litellm_semcache.models import cacheability_text
+
+    broken = tmp_path / "cacheability_text"
+    shutil.copytree(cacheability_text.DEFAULT_DIRECTORY, broken)
+    (broken / "model.onnx").write_bytes(b"truncated")
+    monkeypatch.setattr(cacheability_text, "DEFAULT_DIRECTORY", broken)
+    backend = backend_factory()
+    general = "What is the boiling point of water at sea level?"
+    await backend.async_set_cache("k", completion("100 C."), **chat(general))
+    found = await backend.lookup(chat(general))
+    # Failing closed: no weaker check is swapped in, so a private question can never slip into the cache.
+    assert (found.status, found.reason) == ("filtered", "classifier_unavailable")
+    await backend.metrics.flush(backend.store.client())
+    problems = (await stats(backend.store)).summary()["problems"]
+    assert "cacheability classifier is unavailable" in problems["classifier_unavailable"]["message"]

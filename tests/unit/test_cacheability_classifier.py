@@ -4,6 +4,7 @@ decided (``litellm-semcache classify``)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +12,8 @@ import pytest
 from litellm_semcache.cli.classify import classify
 from litellm_semcache.cli.main import main
 from litellm_semcache.embedding import Embedder
-from litellm_semcache.models.cacheability import DEFAULT_DIRECTORY
+from litellm_semcache.models.cacheability import DEFAULT_DIRECTORY as EMBEDDING_DIRECTORY
+from litellm_semcache.models.cacheability_text import DEFAULT_DIRECTORY as TEXT_DIRECTORY
 from litellm_semcache.settings import SemCacheSettings
 
 
@@ -38,10 +40,16 @@ def test_pinned_decisions(embedder: Embedder, text: str, label: str, cached: boo
     assert (alone.cacheable, alone.label, alone.decided_by) == (cached, label, "classifier"), alone
 
 
-def test_the_cards_own_pinned_queries_still_decide_the_same(embedder: Embedder) -> None:
-    card: dict[str, Any] = json.loads((DEFAULT_DIRECTORY / "card.json").read_text())
+@pytest.mark.parametrize(
+    ("model", "directory"), [("text", TEXT_DIRECTORY), ("embedding", EMBEDDING_DIRECTORY)]
+)
+def test_the_cards_own_pinned_queries_still_decide_the_same(
+    embedder: Embedder, model: str, directory: Path
+) -> None:
+    card: dict[str, Any] = json.loads((directory / "card.json").read_text())
     pinned = card["pinned"]
-    settings = SemCacheSettings(never_cache_patterns=[])  # the classifier alone, as the card measured it
+    # The classifier alone, as the card measured it.
+    settings = SemCacheSettings(never_cache_patterns=[], cacheability_model=model)  # type: ignore[arg-type]
     verdicts = classify([p["text"] for p in pinned], settings, embedder)
     for entry, verdict in zip(pinned, verdicts, strict=True):
         assert verdict.label == entry["label"] or verdict.cacheable == (entry["label"] == "general"), entry

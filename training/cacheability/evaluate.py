@@ -1,6 +1,6 @@
 """Evaluate the shipped cacheability artifact, and the old phrase list, on held-out data.
 
-    .venv/bin/python training/cacheability/evaluate.py [--artifact DIR] [--examples N] [--final]
+    .venv/bin/python training/cacheability/evaluate.py [--text] [--artifact DIR] [--examples N] [--final]
 
 Loads only the artifact (through the runtime module), never trains or tunes. Reports, per class, the share
 of queries kept out of the cache on: the dev split (HWU64 held-out scenarios + written dev rows; it chose
@@ -9,6 +9,8 @@ or thresholds), and with ``--final`` CLINC150 test (labelled by eval_labels/clin
 `other` reported apart; out-of-scope queries for information) and Banking77 test (all `general`). The same
 numbers for the old phrase filter, confusion tables, the intents that miss most, error examples, and the
 runtime's latency per single query. Writes results.json beside it (``--final`` only, unless ``--out``).
+``--text`` evaluates the text model (``artifacts/cacheability_text/``) instead of the embedding head and
+writes results_text.json.
 """
 
 from __future__ import annotations
@@ -40,7 +42,24 @@ from common import (
 from train import DEV_SCENARIOS, SEED
 
 sys.path.insert(0, str(REPO))
-from litellm_semcache.models.cacheability import CacheabilityModel
+from litellm_semcache.models.cacheability import CacheabilityModel, Prediction
+from litellm_semcache.models.cacheability_text import TextCacheabilityModel
+
+
+class TextModel:
+    """The text model behind the embedding head's interface (it ignores the vectors)."""
+
+    def __init__(self, model: TextCacheabilityModel) -> None:
+        self.inner = model
+        self.version, self.classes, self.thresholds = model.version, model.classes, model.thresholds
+        self.temperature, self.class_bias = model.temperature, model.class_bias
+
+    def predict(self, vectors: np.ndarray, texts: list[str]) -> list[Prediction]:
+        return self.inner.predict(texts)
+
+    def features(self, texts: list[str]) -> None:
+        return None
+
 
 ROW_CLASSES = ("general", "private", "live", "random", "other")
 TARGETS = {"general": ("<=", 0.03), "private": (">=", 0.90), "live": (">=", 0.90), "random": (">=", 0.90)}
@@ -64,7 +83,7 @@ def confusion(labels: list[str], predicted: list[str], classes: tuple[str, ...])
 
 
 def latency(
-    model: CacheabilityModel, vectors: np.ndarray, texts: list[str], runs: int = 5000
+    model: CacheabilityModel | TextModel, vectors: np.ndarray, texts: list[str], runs: int = 5000
 ) -> dict[str, float]:
     """p50/p99 of one ``predict`` call for one query (vector + text), and of its lexical features alone."""
     times, feats = [], []
@@ -92,7 +111,7 @@ def evaluate_set(
     texts: list[str],
     labels: list[str],
     groups: list[str],
-    model: CacheabilityModel,
+    model: CacheabilityModel | TextModel,
     phrases: PhraseFilter,
     n_examples: int,
 ) -> dict[str, Any]:
@@ -158,9 +177,16 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=12, help="error examples per class")
     parser.add_argument("--out", type=Path, default=None, help="results file (default results.json, --final)")
     parser.add_argument("--final", action="store_true", help="also CLINC150 and Banking77 test: run once")
+    parser.add_argument("--text", action="store_true", help="the text model instead of the embedding head")
     args = parser.parse_args()
-    out_path = args.out or (HERE / "results.json" if args.final else None)
-    model = CacheabilityModel.load(args.artifact)
+    out_path = args.out or (
+        HERE / ("results_text.json" if args.text else "results.json") if args.final else None
+    )
+    model: CacheabilityModel | TextModel = (
+        TextModel(TextCacheabilityModel.load(args.artifact))
+        if args.text
+        else CacheabilityModel.load(args.artifact)
+    )
     phrases = PhraseFilter(OLD_PATTERNS)
     print(f"model {model.version}; thresholds {model.thresholds}")
 
@@ -224,7 +250,9 @@ def main() -> None:
             for r in rows:
                 print(f"  [{c} -> {r['label']} {r['probability']:.2f}] ({r['group']}) {r['text']}")
 
-    results["latency_single_query"] = latency(model, np.vstack(all_vectors), all_texts)
+    results["latency_single_query"] = latency(
+        model, np.vstack(all_vectors), all_texts, 500 if args.text else 5000
+    )
     print(f"\nlatency of predict() on one query (vector + text): {results['latency_single_query']}")
     if out_path is not None:
         out_path.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")

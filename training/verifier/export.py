@@ -22,67 +22,8 @@ import torch
 from common import ARTIFACT, SEED, WORK, Pair, read_pairs
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-INPUTS = ["input_ids", "attention_mask", "token_type_ids"]
-TOKENIZER_FILES = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"]
-
-
-def export(model_dir: Path, out: Path) -> None:
-    """torch.onnx export with dynamic batch and length; output ``logits`` of shape (batch, 1)."""
-    model = AutoModelForSequenceClassification.from_pretrained(str(model_dir)).eval()
-    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    sample = tokenizer(
-        ["How many legs does a spider have?"], ["How many legs do insects have?"], return_tensors="pt"
-    )
-    axes: dict[str, dict[int, str]] = {n: {0: "batch", 1: "tokens"} for n in INPUTS}
-    axes["logits"] = {0: "batch"}
-
-    class Wrapper(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.inner = model
-
-        def forward(
-            self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor
-        ) -> torch.Tensor:
-            logits: torch.Tensor = self.inner(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            ).logits
-            return logits
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with torch.inference_mode():
-        torch.onnx.export(
-            Wrapper(),
-            tuple(sample[n] for n in INPUTS),
-            str(out),
-            input_names=INPUTS,
-            output_names=["logits"],
-            dynamic_axes=axes,
-            opset_version=17,
-            dynamo=False,
-        )
-
-
-def quantize(source: Path, out: Path, skip_ffn_output: bool = False) -> None:
-    """Dynamic int8 quantization of the weights (activations quantized at run time), per channel.
-
-    ``skip_ffn_output`` keeps the feed-forward output projections (whose inputs, after GELU, have the
-    widest range) in fp32: measured on the first model, it halves the mean difference to PyTorch.
-    """
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    skipped = [
-        node.name
-        for node in onnx.load(str(source)).graph.node
-        if skip_ffn_output
-        and node.op_type == "MatMul"
-        and node.name.endswith("/output/dense/MatMul")
-        and "attention" not in node.name
-    ]
-    quantize_dynamic(
-        str(source), str(out), weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=skipped
-    )
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from onnx_export import INPUTS, TOKENIZER_FILES, export, quantize
 
 
 def onnx_scores(path: Path, tokenizer: Any, pairs: list[Pair], max_length: int) -> np.ndarray[Any, Any]:
@@ -123,7 +64,7 @@ def main() -> None:
     args = parser.parse_args()
 
     fp32, int8 = args.out / "model.fp32.onnx", args.out / "model.int8.onnx"
-    export(args.model, fp32)
+    export(args.model, fp32, ("How many legs does a spider have?", "How many legs do insects have?"))
     quantize(fp32, int8, args.skip_ffn_output)
     tokenizer = AutoTokenizer.from_pretrained(str(args.model))
     model = AutoModelForSequenceClassification.from_pretrained(str(args.model)).eval()

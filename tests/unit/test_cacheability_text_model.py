@@ -1,0 +1,59 @@
+"""The text cacheability model as the request path runs it: batched off the event loop, loaded offline,
+and failing closed with a clear error when its files are broken."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+
+import pytest
+
+from litellm_semcache.admission.classifier import ClassifierStage
+from litellm_semcache.errors import ConfigError
+from litellm_semcache.models.cacheability_text import DEFAULT_DIRECTORY, TextCacheabilityModel
+from litellm_semcache.settings import SemCacheSettings
+
+QUESTIONS = [
+    "How do I close my account?",
+    "what is my account balance",
+    "is it going to rain in Paris tomorrow",
+    "flip a coin",
+    "Explain the difference between TCP and UDP.",
+    "where is my package",
+]
+
+
+@pytest.fixture(scope="module")
+def stage() -> ClassifierStage:
+    built = ClassifierStage.from_settings(SemCacheSettings(redis_url="redis://unused"))
+    assert built is not None and not built.reads_vector  # the default reads the words
+    return built
+
+
+async def test_concurrent_questions_share_batches_and_decide_as_one_by_one(stage: ClassifierStage) -> None:
+    alone = [stage.decide_many([q])[0] for q in QUESTIONS]
+    together = await asyncio.gather(*(stage.decide(q) for q in QUESTIONS))
+    assert [(d.admitted, d.label) for d in together] == [(d.admitted, d.label) for d in alone]
+    assert [d.admitted for d in together] == [True, False, False, False, True, False]
+    for a, b in zip(alone, together, strict=True):
+        # Dynamic int8 scales activations per batch: batch-mates move a probability by a few 1e-4 at most.
+        assert abs(a.probability - b.probability) < 0.01
+
+
+async def test_a_policy_reuses_the_model_with_its_own_classes(stage: ClassifierStage) -> None:
+    lenient = stage.with_policy(SemCacheSettings(redis_url="redis://unused", keep_out_classes=["private"]))
+    assert lenient.model is stage.model
+    live = await lenient.decide("is it going to rain in Paris tomorrow")
+    assert (live.admitted, live.label) == (True, "live")
+    assert not (await stage.decide("is it going to rain in Paris tomorrow")).admitted
+    assert lenient.fingerprint != stage.fingerprint  # entries admitted under one are decided again
+
+
+@pytest.mark.parametrize("broken", ["model.onnx", "tokenizer.json", "card.json"])
+def test_a_broken_artifact_is_a_clear_configuration_error(tmp_path: Path, broken: str) -> None:
+    folder = tmp_path / "artifact"
+    shutil.copytree(DEFAULT_DIRECTORY, folder)
+    (folder / broken).write_bytes(b"not what it should be")
+    with pytest.raises(ConfigError, match="cacheability model at .* cannot be loaded"):
+        TextCacheabilityModel.load(folder)
