@@ -1,8 +1,8 @@
 """The request's path and the write path, with no LiteLLM in sight.
 
     prepare:  policy → format.parse → admission (rules, patterns) → scope → mode (off, shadow, serve)
-    lookup:   exact-id fast path → embed → cacheability classifier → vector search → verification → fetch
-    store:    embed (reusing the lookup's vector) → cacheability classifier → put, with a TTL
+    lookup:   exact-id fast path → embed ∥ cacheability classifier → vector search → verification → fetch
+    store:    embed → cacheability classifier (each reusing the lookup's result) → put, with a TTL
     compare:  a cached answer against a fresh one (shadow mode, audits) → counted; a failed audit deletes
 
 An integration (``integrations/litellm``) turns its framework's requests into a :class:`Prepared`
