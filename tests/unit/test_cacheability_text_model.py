@@ -11,6 +11,7 @@ import pytest
 
 from litellm_semcache.admission.classifier import ClassifierStage
 from litellm_semcache.errors import ConfigError
+from litellm_semcache.models.cacheability import Prediction
 from litellm_semcache.models.cacheability_text import DEFAULT_DIRECTORY, TextCacheabilityModel
 from litellm_semcache.settings import SemCacheSettings
 
@@ -57,3 +58,22 @@ def test_a_broken_artifact_is_a_clear_configuration_error(tmp_path: Path, broken
     (folder / broken).write_bytes(b"not what it should be")
     with pytest.raises(ConfigError, match="cacheability model at .* cannot be loaded"):
         TextCacheabilityModel.load(folder)
+
+
+async def test_the_store_after_a_miss_reuses_the_lookups_decision(monkeypatch: pytest.MonkeyPatch) -> None:
+    stage = ClassifierStage.from_settings(SemCacheSettings(redis_url="redis://unused"))
+    assert stage is not None
+    model = stage.model
+    assert isinstance(model, TextCacheabilityModel)
+    passes: list[list[str]] = []
+    predict = model.predict
+
+    def counted(texts: list[str]) -> list[Prediction]:
+        passes.append(list(texts))
+        return predict(texts)
+
+    monkeypatch.setattr(model, "predict", counted)
+    stage = ClassifierStage(model, stage.keep_out)  # a fresh worker calling the counted predict
+    first = await stage.decide("What is the boiling point of water?")
+    again = await stage.decide("What is the boiling point of water?")
+    assert first == again and len(passes) == 1  # one model pass per question, not one per step
