@@ -296,7 +296,7 @@ def main() -> None:
     if args.model_file:
         from litellm_semcache.models.onnx import cpu_session
 
-        scorer._session = cpu_session(model_file, 2)
+        scorer.session = cpu_session(model_file, 2)
     scores = Scores(scorer, model_file)
     split = args.split
     started = time.monotonic()
