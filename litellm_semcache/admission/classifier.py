@@ -141,11 +141,6 @@ class ClassifierStage:
             predictions = self.model.predict([classifier_text(t) for t in texts])
         return [self._apply_policy(p) for p in predictions]
 
-    def close(self) -> None:
-        """Stop the text model's worker thread."""
-        if self._batcher is not None:
-            self._batcher.close()
-
     def _apply_policy(self, prediction: Prediction) -> ClassDecision:
         if prediction.cacheable:
             return ClassDecision(True, prediction.label, prediction.probability)
