@@ -104,15 +104,16 @@ def test_answers_that_call_tools_are_not_stored(gateway: ProxyHarness, upstream:
 
 
 def test_response_format_is_part_of_the_match(gateway: ProxyHarness, upstream: FakeUpstream) -> None:
-    plain = gateway.proxy.chat("gpt-a", "List three primary colors.")
+    # Not "List three primary colors.": the cacheability classifier keeps that imperative out as private.
+    plain = gateway.proxy.chat("gpt-a", "What are the three primary colors?")
     gateway.wait_for_entries(1)
     as_json = gateway.proxy.chat(
-        "gpt-a", "List three primary colors.", response_format={"type": "json_object"}
+        "gpt-a", "What are the three primary colors?", response_format={"type": "json_object"}
     )
     assert not as_json.cache_hit and upstream.calls == 2
     gateway.wait_for_entries(2)
     again = gateway.proxy.chat(
-        "gpt-a", "List the three primary colors.", response_format={"type": "json_object"}
+        "gpt-a", "Which are the three primary colors?", response_format={"type": "json_object"}
     )
     assert again.cache_hit and again.text == as_json.text != plain.text
 

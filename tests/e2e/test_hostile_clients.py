@@ -162,7 +162,9 @@ def test_a_question_with_an_added_instruction_never_serves_the_plain_one(
     ("first", "second"),
     [
         ("What is 5!", "What is 5"),
-        ("Compute 10!", "Compute 10"),
+        # Phrasings the cacheability classifier admits (it keeps "Compute 10!" and "Count the letter a in
+        # this string: ..." out as random): the first question must be stored for the test to mean anything.
+        ("Calculate 10!", "Calculate 10"),
         ("What is 2\u00b3 + 1?", "What is 23 + 1?"),
         ("How much data is 1 MB?", "How much data is 1 Mb?"),
         ("Is 5 MW a lot of power?", "Is 5 mW a lot of power?"),
@@ -175,7 +177,10 @@ def test_a_question_with_an_added_instruction_never_serves_the_plain_one(
             "What protein does this DNA sequence encode: tcgggtacgatcgatt",
             "What protein does this DNA sequence encode: gctaaatcgatcggat",
         ),
-        ("Count the letter a in this string: oqvfkxzmbt", "Count the letter a in this string: cgvjwqrtkp"),
+        (
+            "How many times does the letter a appear in this string: oqvfkxzmbt",
+            "How many times does the letter a appear in this string: cgvjwqrtkp",
+        ),
         (
             "Write SQL: SELECT name FROM users WHERE age < 30",
             "Write SQL: SELECT name FROM users WHERE age > 30",
@@ -193,7 +198,10 @@ def test_questions_that_differ_in_what_is_not_words_never_share_an_answer(
 
 def test_system_prompts_are_compared_as_sent(proxy: ProxyHarness, upstream: FakeUpstream) -> None:
     def conversation(system: str) -> list[dict[str, str]]:
-        return [{"role": "system", "content": system}, {"role": "user", "content": "Give me a sample user."}]
+        return [
+            {"role": "system", "content": system},
+            {"role": "user", "content": "Write an example user profile."},
+        ]
 
     proxy.proxy.chat(
         "gpt-a", messages=conversation('Reply as JSON with the key "userName".'), key="sk-team-a-1"
