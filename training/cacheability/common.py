@@ -26,6 +26,7 @@ BANKING77_TEST = DATA / "banking77" / "test.csv"
 QQP_CSV = DATA / "qqp" / "pairs.csv"
 WRITTEN_CSV = HERE / "data" / "written.csv"
 WRITTEN_V2_CSV = HERE / "data" / "written_v2.csv"
+WRITTEN_V3_CSV = HERE / "data" / "written_v3.csv"
 TEMPLATED_CSV = HERE / "data" / "templated_v2.csv"
 HWU_LABELS = HERE / "hwu64_intent_classes.csv"
 HWU_OVERRIDES = HERE / "hwu64_overrides.csv"
@@ -156,9 +157,11 @@ def text_key(text: str) -> str:
 _SPLIT_RANK = {"test": 0, "dev": 1, "train": 2}
 
 
-def load_written_all(templated: bool = True) -> list[Example]:
+def load_written_all(templated: bool = True, v3: bool = False) -> list[Example]:
     """v1's written.csv (source ``written``), written_v2.csv (``written_v2``) and, optionally,
-    templated_v2.csv (``templated``, train only).
+    templated_v2.csv (``templated``, train only) and written_v3.csv (``written_v3``, train only: short
+    imperative LLM tasks and their private/live/random contrasts, written for the text model's second
+    version; the v2 head never saw them).
 
     A text that occurs in more than one split (compared by ``text_key``) is kept only in the most protected
     one (test, then dev, then train): v2's test rows were written without looking at v1's rows, and short
@@ -167,6 +170,8 @@ def load_written_all(templated: bool = True) -> list[Example]:
     rows = _read_rows(WRITTEN_CSV, "written") + _read_rows(WRITTEN_V2_CSV, "written_v2")
     if templated:
         rows += _read_rows(TEMPLATED_CSV, "templated")
+    if v3:
+        rows += _read_rows(WRITTEN_V3_CSV, "written_v3")
     best: dict[str, int] = {}
     for e in rows:
         k = text_key(e.text)

@@ -33,7 +33,8 @@ from onnx_export import INPUTS, TOKENIZER_FILES, export, quantize  # noqa: E402
 
 from litellm_semcache.models.cacheability import DecisionRule  # noqa: E402
 
-VERSION = "cacheability-minilm-text-1"
+#: By training data: the first version without written_v3.csv, the second with it.
+VERSIONS = {False: "cacheability-minilm-text-1", True: "cacheability-minilm-text-2"}
 ARTIFACT = REPO / "litellm_semcache" / "artifacts" / "cacheability_text"
 
 
@@ -63,7 +64,10 @@ def main() -> None:
     parser.add_argument("--skip-ffn-output", action="store_true", help="keep FFN output MatMuls in fp32")
     args = parser.parse_args()
     torch.set_num_threads(2)
-    train, dev, _, stats = load_data(QQP)
+    trained = json.loads((args.model / "decision.json").read_text())
+    v3 = bool(trained.get("written_v3", False))
+    version = VERSIONS[v3]
+    _, dev, _, stats = load_data(QQP, v3=v3)
     texts = [e.text for e in dev]
     tokenizer = AutoTokenizer.from_pretrained(str(args.model))
     model = AutoModelForSequenceClassification.from_pretrained(str(args.model)).eval()
@@ -89,12 +93,11 @@ def main() -> None:
         if (args.model / name).exists():
             shutil.copyfile(args.model / name, args.out / name)
     rule = DecisionRule(
-        {"version": VERSION, "classes": list(CLASSES), "cacheable_class": "general", **result}
+        {"version": version, "classes": list(CLASSES), "cacheable_class": "general", **result}
     )
     pinned = rule.decide(rule.calibrate(onnx_logits(args.out / "model.onnx", tokenizer, PINNED)))
-    trained = json.loads((args.model / "decision.json").read_text())
     card = {
-        "version": VERSION,
+        "version": version,
         "head": "all-MiniLM-L6-v2 fine-tuned end to end as a 4-class sequence classifier (int8 ONNX)",
         "classes": list(CLASSES),
         "cacheable_class": "general",
@@ -118,7 +121,8 @@ def main() -> None:
             "rows": trained["train_rows"],
             "data": "HWU64 (all scenarios but the dev ones, CC BY 4.0), written v1/v2 and templated rows "
             "with "
-            f"spoken copies, {QQP} Quora dev-split questions weakly general; dev: HWU64 scenarios "
+            f"spoken copies{', written_v3 (short imperative LLM tasks and contrasts)' if v3 else ''}, "
+            f"{QQP} Quora dev-split questions weakly general; dev: HWU64 scenarios "
             f"{', '.join(DEV_SCENARIOS)} + written dev rows",
             "decontaminated": stats["decontaminated"],
         },

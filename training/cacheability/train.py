@@ -55,7 +55,14 @@ GENERAL_BUDGET = 0.025  # share of the written dev general queries that may be k
 # HWU64's held-out general rows are not budgeted: in the held-out scenarios they are time-zone arithmetic
 # ("if it is noon in virginia what time is it in california"), a sliver of general next to live "what time
 # is it in X"; they are reported apart (card.json dev_metrics).
-SOURCE_WEIGHT = {"written": 3.0, "written_v2": 3.0, "templated": 1.0, "hwu64": 1.0, "qqp": 1.0}
+SOURCE_WEIGHT = {
+    "written": 3.0,
+    "written_v2": 3.0,
+    "written_v3": 3.0,
+    "templated": 1.0,
+    "hwu64": 1.0,
+    "qqp": 1.0,
+}
 GENERAL_GRID = np.round(np.concatenate([[0.0], np.arange(0.30, 0.951, 0.05), [0.97, 0.98, 0.99]]), 3)
 GRID = np.round(np.concatenate([np.arange(0.20, 0.951, 0.05), [0.97, 0.99, 1.0]]), 3)  # 1.0: (almost) never
 BIAS_GRID = np.round(np.arange(0.0, 3.01, 0.25), 2)  # logit bias added to general (a prior shift)
@@ -126,10 +133,12 @@ PINNED = [
 # --- data ----------------------------------------------------------------------------------------------
 
 
-def load_data(qqp_max: int) -> tuple[list[Example], list[Example], list[Example], dict[str, Any]]:
-    """train, dev, qqp pool (weak general), and statistics."""
+def load_data(
+    qqp_max: int, v3: bool = False
+) -> tuple[list[Example], list[Example], list[Example], dict[str, Any]]:
+    """train, dev, qqp pool (weak general), and statistics (``v3``: with written_v3.csv's train rows)."""
     hwu, hwu_stats = load_hwu64(dev_share=0.0, seed=SEED, dev_scenarios=DEV_SCENARIOS)
-    written = load_written_all()
+    written = load_written_all(v3=v3)
     train = [e for e in hwu + written if e.split == "train"]
     dev = [e for e in hwu + written if e.split == "dev"]
     protected = [e.text for e in written if e.split in ("test", "dev")] + [e.text for e in dev]
@@ -173,7 +182,7 @@ def with_spoken_copies(examples: list[Example]) -> list[Example]:
     seen = {e.text for e in examples}
     for e in examples:
         s = spoken(e.text)
-        if e.source in ("written", "written_v2", "templated") and s not in seen:
+        if e.source in ("written", "written_v2", "written_v3", "templated") and s not in seen:
             seen.add(s)
             out.append(Example(s, e.label, e.source + ":spoken", e.split))
     return out

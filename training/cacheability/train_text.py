@@ -106,13 +106,14 @@ def main() -> None:
         "--layers", default="", help="keep only these encoder layers, e.g. 0,1,2 (default all 6)"
     )
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--v3", action="store_true", help="also train on data/written_v3.csv")
     args = parser.parse_args()
     start = time.perf_counter()
     torch.manual_seed(SEED)
     torch.set_num_threads(args.threads)
     rng = random.Random(SEED)
 
-    train, dev, qqp, stats = load_data(QQP)
+    train, dev, qqp, stats = load_data(QQP, v3=args.v3)
     part = with_spoken_copies(train + qqp[:QQP])
     weights = sample_weights(part, 0.5)  # hwu_weight 0.5 as the shipped head
     print(f"data: {json.dumps(stats)}")
@@ -178,6 +179,7 @@ def main() -> None:
     result["epochs"] = args.epochs
     result["lr"] = args.lr
     result["layers"] = args.layers or "all"
+    result["written_v3"] = args.v3
     (args.out / "decision.json").write_text(json.dumps(result, indent=1))
     print(f"done in {time.perf_counter() - start:.0f}s")
 
