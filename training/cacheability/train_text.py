@@ -49,7 +49,7 @@ QQP = 3000  # weakly general Quora questions, as the shipped v2 head
 MAX_LENGTH = 64
 
 
-def batches(examples: list[Example], weights: np.ndarray, size: int, rng: random.Random) -> list[list[int]]:
+def batches(examples: list[Example], size: int, rng: random.Random) -> list[list[int]]:
     """Shuffled batches of example indices of similar length (chunks of 50 batches sorted by length)."""
     order = list(range(len(examples)))
     rng.shuffle(order)
@@ -129,7 +129,7 @@ def main() -> None:
         keep = [int(i) for i in args.layers.split(",")]
         model.bert.encoder.layer = torch.nn.ModuleList([model.bert.encoder.layer[i] for i in keep])
         model.config.num_hidden_layers = len(keep)
-    plan = [batches(part, weights, args.batch, rng) for _ in range(args.epochs)]
+    plan = [batches(part, args.batch, rng) for _ in range(args.epochs)]
     total = sum(len(p) for p in plan)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     warmup = max(1, total // 10)
