@@ -34,8 +34,6 @@ class TextCacheabilityModel(DecisionRule):
 
     def __init__(self, model: TokenizedModel) -> None:
         super().__init__(model.card)
-        self.card = model.card
-        self.max_length = model.max_length
         self._model = model
 
     @classmethod
