@@ -29,6 +29,10 @@ Stage 3 exists because stage 2 saw ~2,300 minimal-edit negatives for 140 surface
 that near-identical means "trap": a question scored 0.64-0.76 against itself, "What's a cat?" against
 "What is a cat?" 0.83. It replays stage 2 and adds surface positives next to fresh minimal-edit negatives.
 
+``--stage-qqp`` (tried after 1.2.0, README "Quora stage") writes the Quora training pairs that stages 1 and 2
+never sampled and whose MiniLM cosine is at least 0.45 (lower ones never pass the cosine gate), with a
+replay of earlier non-Quora pairs and the hand-written train pairs.
+
 Same-intent positives whose digits differ ("timer for 5 minutes" / "for 10 minutes") are dropped: the
 verifier must not learn that numbers do not matter. Validation pairs: the Quora hold-out, hard pairs
 ``split == dev``, and Banking77 held-out queries against their nearest fill texts. Fixed seed throughout.
@@ -41,6 +45,7 @@ import random
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 from common import (
@@ -54,6 +59,7 @@ from common import (
     embed,
     hwu64,
     qqp_split,
+    read_pair_files,
     read_pairs,
     top_k,
     write_pairs,
@@ -454,8 +460,18 @@ def main() -> None:
         help="write work/train_pairs_stage3.csv instead: surface positives against minimal edits (README)",
     )
     parser.add_argument("--replay", type=int, default=14000, help="stage 3: stage-2 pairs replayed")
+    parser.add_argument(
+        "--stage-qqp",
+        action="store_true",
+        help="write work/train_pairs_qqp.csv instead: the Quora training pairs no earlier stage used (README)",
+    )
+    parser.add_argument("--qqp-replay", type=int, default=10000, help="stage qqp: earlier pairs replayed")
+    parser.add_argument("--qqp-out", type=Path, default=WORK / "train_pairs_qqp.csv", help="stage qqp: output")
     args = parser.parse_args()
     rng = random.Random(SEED)
+    if args.stage_qqp:
+        stage_qqp(rng, replay=args.qqp_replay, out=args.qqp_out)
+        return
     if args.stage3:
         stage3(rng, args.replay)
         return
@@ -727,6 +743,33 @@ def stage3(rng: random.Random, replay: int) -> None:
     write_pairs(WORK / "train_pairs_stage3.csv", train)
     counts = Counter((p.source, p.same) for p in train)
     print(f"stage 3: {len(train)} pairs, {sum(p.same for p in train)} positive")
+    for (source, same), count in sorted(counts.items()):
+        print(f"  {source:18s} same={same} {count}")
+
+
+def stage_qqp(rng: random.Random, replay: int, out: Path, min_cosine: float = 0.45) -> None:
+    """A Quora pass: every Quora training pair stages 1 and 2 left unused whose MiniLM cosine reaches the
+    cosine gate's neighbourhood (pairs below the gate never reach the verifier), plus a replay of stage-2/3
+    pairs and the hand-written train pairs against forgetting. Needs the stage-1/2/3 files."""
+    rng.seed(SEED + 5)
+    qqp_train, _, _ = qqp_split()
+    earlier = read_pair_files(
+        [WORK / "train_pairs.csv", WORK / "train_pairs_stage2.csv", WORK / "train_pairs_stage3.csv"]
+    )
+    used = {frozenset((p.a, p.b)) for p in earlier if p.source == "qqp"}
+    fresh = [p for p in qqp_train if frozenset((p.a, p.b)) not in used]
+    left, right = embed([p.a for p in fresh]), embed([p.b for p in fresh])
+    cosine = (left * right).sum(axis=1)
+    train = [p for p, c in zip(fresh, cosine, strict=True) if c >= min_cosine]
+    print(f"Quora training pairs unused so far: {len(fresh)}; with cosine >= {min_cosine}: {len(train)}")
+    train += rng.sample([p for p in earlier if p.source != "qqp"], replay)
+    hard = [p for p, r in zip(read_pairs(HARD_PAIRS), _splits(), strict=True) if r == "train"]
+    train += [Pair(p.a, p.b, p.same, "hard") for p in hard] * 3
+    train = [Pair(p.b, p.a, p.same, p.source) if rng.random() < 0.5 else p for p in train]
+    rng.shuffle(train)
+    write_pairs(out, train)
+    counts = Counter((p.source, p.same) for p in train)
+    print(f"stage qqp: {len(train)} pairs, {sum(p.same for p in train)} positive")
     for (source, same), count in sorted(counts.items()):
         print(f"  {source:18s} same={same} {count}")
 
