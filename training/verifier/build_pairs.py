@@ -463,10 +463,10 @@ def main() -> None:
     parser.add_argument(
         "--stage-qqp",
         action="store_true",
-        help="write work/train_pairs_qqp.csv instead: the Quora training pairs no earlier stage used (README)",
+        help="write work/train_pairs_qqp.csv instead: Quora training pairs no earlier stage used (README)",
     )
     parser.add_argument("--qqp-replay", type=int, default=10000, help="stage qqp: earlier pairs replayed")
-    parser.add_argument("--qqp-out", type=Path, default=WORK / "train_pairs_qqp.csv", help="stage qqp: output")
+    parser.add_argument("--qqp-out", type=Path, default=WORK / "train_pairs_qqp.csv", help="stage qqp output")
     args = parser.parse_args()
     rng = random.Random(SEED)
     if args.stage_qqp:
