@@ -29,10 +29,14 @@ from ..models.cacheability import CacheabilityModel, Prediction
 from ..models.cacheability_text import TextCacheabilityModel
 from ..settings import SemCacheSettings
 
-__all__ = ["PREFIX_WORDS", "ClassDecision", "ClassifierStage"]
+__all__ = ["PREFIX_CHARS", "PREFIX_WORDS", "ClassDecision", "ClassifierStage", "classifier_text"]
 
 #: Words of an over-long question the classifier reads (its embedding window is 256 word pieces).
 PREFIX_WORDS = 120
+#: ... and characters: one whitespace-free blob is one "word", and tokenizing 200 kB of it held the
+#: classifier's thread (every tenant's requests queue behind it) for ~40 ms. The text model reads 64 word
+#: pieces, which normal text fills within a few hundred characters.
+PREFIX_CHARS = 2000
 #: Text decisions remembered: the store after a miss decides the question the lookup just decided.
 _RECENT_SIZE = 1024
 
@@ -102,6 +106,8 @@ class ClassifierStage:
             "thresholds": self.model.thresholds,
             "keep_out": sorted(self.keep_out),
             "live_ttl": self.live_ttl_seconds,
+            # What of a question the model reads: entries admitted under another reading are decided again.
+            "reads": [PREFIX_WORDS, PREFIX_CHARS],
         }
         return hashlib.sha256(json.dumps(policy, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -115,15 +121,17 @@ class ClassifierStage:
         if isinstance(self.model, CacheabilityModel):
             if vector is None:
                 raise ValueError("the embedding head needs the question's vector")
-            (prediction,) = self.model.predict(vector.reshape(1, -1), [text])
+            # On the event loop: its phrase features must read a bounded text (microseconds, not seconds).
+            (prediction,) = self.model.predict(vector.reshape(1, -1), [classifier_text(text)])
         else:
+            read = classifier_text(text)  # the memory's key too: bounded, whatever the prompt's size
             with self._recent_lock:
-                remembered = self._recent.get(text)
+                remembered = self._recent.get(read)
             if remembered is None:
                 assert self._batcher is not None
-                remembered = await self._batcher.submit(classifier_text(text))
+                remembered = await self._batcher.submit(read)
                 with self._recent_lock:
-                    self._recent[text] = remembered
+                    self._recent[read] = remembered
                     while len(self._recent) > _RECENT_SIZE:
                         self._recent.popitem(last=False)
             prediction = remembered
@@ -136,7 +144,7 @@ class ClassifierStage:
         if isinstance(self.model, CacheabilityModel):
             if vectors is None:
                 raise ValueError("the embedding head needs the questions' vectors")
-            predictions = self.model.predict(vectors, texts)
+            predictions = self.model.predict(vectors, [classifier_text(t) for t in texts])
         else:
             predictions = self.model.predict([classifier_text(t) for t in texts])
         return [self._apply_policy(p) for p in predictions]
@@ -151,6 +159,8 @@ class ClassifierStage:
 
 
 def classifier_text(query: str) -> str:
-    """The part of a question the classifier's embedding can read (all of it, unless it is very long)."""
+    """The part of a question the classifier can read: all of it, unless it is very long (then its first
+    ``PREFIX_WORDS`` words, at most ``PREFIX_CHARS`` characters)."""
     words = query.split(None, PREFIX_WORDS)
-    return query if len(words) <= PREFIX_WORDS else " ".join(words[:PREFIX_WORDS])
+    text = query if len(words) <= PREFIX_WORDS else " ".join(words[:PREFIX_WORDS])
+    return text[:PREFIX_CHARS]

@@ -4,15 +4,19 @@ decided (``litellm-semcache classify``)."""
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
+from litellm_semcache.admission.classifier import ClassDecision, ClassifierStage
 from litellm_semcache.cli.classify import classify
 from litellm_semcache.cli.main import main
 from litellm_semcache.embedding import Embedder
 from litellm_semcache.models.cacheability import DEFAULT_DIRECTORY as EMBEDDING_DIRECTORY
+from litellm_semcache.models.cacheability import CacheabilityModel
 from litellm_semcache.models.cacheability_text import DEFAULT_DIRECTORY as TEXT_DIRECTORY
 from litellm_semcache.settings import SemCacheSettings
 
@@ -81,3 +85,30 @@ def test_the_classify_command(
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [line["cacheable"] for line in lines] == [True, False]
     assert lines[1]["label"] == "random" and lines[1]["decided_by"] == "classifier"
+
+
+def test_the_embedding_heads_length_features_count_words() -> None:
+    """The "long" features are word counts (written so that a regex search stays linear in the text)."""
+    model = CacheabilityModel.load()
+    long_at = {name: i for i, name in enumerate(model.feature_names) if name in ("long", "very_long")}
+    assert set(long_at) == {"long", "very_long"}
+    for words, long, very_long in ((15, 0, 0), (16, 1, 0), (35, 1, 0), (36, 1, 1)):
+        row = model.features([" ".join(["word"] * words) + "?"])[0] > 0
+        assert (row[long_at["long"]], row[long_at["very_long"]]) == (long, very_long), words
+
+
+def test_a_huge_blob_is_decided_in_moments_by_the_embedding_head() -> None:
+    """A whitespace-free prompt held the event loop for seconds (30 kB) to minutes (150 kB): the head's
+    word-count patterns backtracked quadratically over the whole text. It now takes about a millisecond;
+    2 s here only catches the hang (the regex holds the GIL, so a bigger blob would stall the run)."""
+    stage = ClassifierStage.from_settings(
+        SemCacheSettings(redis_url="redis://unused", cacheability_model="embedding")
+    )
+    assert stage is not None and stage.reads_vector
+    vector = np.full((1, 384), 1 / np.sqrt(384), dtype=np.float32)
+    blob = "Decode this base64 string: " + "QUJD" * 7_500
+    decided: list[ClassDecision] = []
+    worker = threading.Thread(target=lambda: decided.extend(stage.decide_many([blob], vector)), daemon=True)
+    worker.start()
+    worker.join(timeout=2)
+    assert len(decided) == 1 and decided[0].label in stage.model.classes

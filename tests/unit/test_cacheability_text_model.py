@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from litellm_semcache.admission.classifier import ClassifierStage
+from litellm_semcache.admission.classifier import PREFIX_CHARS, ClassifierStage
 from litellm_semcache.errors import ConfigError
 from litellm_semcache.models.cacheability import Prediction
 from litellm_semcache.models.cacheability_text import DEFAULT_DIRECTORY, TextCacheabilityModel
@@ -77,3 +77,28 @@ async def test_the_store_after_a_miss_reuses_the_lookups_decision(monkeypatch: p
     first = await stage.decide("What is the boiling point of water?")
     again = await stage.decide("What is the boiling point of water?")
     assert first == again and len(passes) == 1  # one model pass per question, not one per step
+
+
+async def test_a_huge_prompt_costs_the_classifier_a_bounded_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 200 kB whitespace-free blob is one "word": the classifier used to tokenize all of it in the worker
+    thread every tenant shares (~40 ms each) and remember it whole. It reads a bounded beginning instead,
+    and decides the same way every time (the exact-repeat fast path relies on that)."""
+    stage = ClassifierStage.from_settings(SemCacheSettings(redis_url="redis://unused"))
+    assert stage is not None and isinstance(stage.model, TextCacheabilityModel)
+    model = stage.model
+    read: list[str] = []
+    predict = model.predict
+
+    def recorded(texts: list[str]) -> list[Prediction]:
+        read.extend(texts)
+        return predict(texts)
+
+    monkeypatch.setattr(model, "predict", recorded)
+    stage = ClassifierStage(model, stage.keep_out)
+    blob = "Decode this base64 string: " + "QUJD" * 50_000
+    first = await stage.decide(blob)
+    again = await stage.decide(blob)
+    assert first == again
+    assert len(read) == 1 and len(read[0]) <= PREFIX_CHARS
+    assert blob.startswith(read[0])
+    assert all(len(key) <= PREFIX_CHARS for key in stage._recent)
