@@ -33,8 +33,13 @@ from onnx_export import INPUTS, TOKENIZER_FILES, export, quantize  # noqa: E402
 
 from litellm_semcache.models.cacheability import DecisionRule  # noqa: E402
 
-#: By training data: the first version without written_v3.csv, the second with it.
-VERSIONS = {False: "cacheability-minilm-text-1", True: "cacheability-minilm-text-2"}
+#: By training data (written_v3.csv, Quora questions with spoken copies): the first version had neither,
+#: the second written_v3.csv, the third both.
+VERSIONS = {
+    (False, False): "cacheability-minilm-text-1",
+    (True, False): "cacheability-minilm-text-2",
+    (True, True): "cacheability-minilm-text-3",
+}
 ARTIFACT = REPO / "litellm_semcache" / "artifacts" / "cacheability_text"
 
 
@@ -66,8 +71,9 @@ def main() -> None:
     torch.set_num_threads(2)
     trained = json.loads((args.model / "decision.json").read_text())
     v3 = bool(trained.get("written_v3", False))
-    version = VERSIONS[v3]
-    _, dev, _, stats = load_data(QQP, v3=v3)
+    qqp, qqp_spoken = int(trained.get("qqp", QQP)), bool(trained.get("qqp_spoken", False))
+    version = VERSIONS[v3, qqp_spoken]
+    _, dev, _, stats = load_data(qqp, v3=v3)
     texts = [e.text for e in dev]
     tokenizer = AutoTokenizer.from_pretrained(str(args.model))
     model = AutoModelForSequenceClassification.from_pretrained(str(args.model)).eval()
@@ -122,7 +128,8 @@ def main() -> None:
             "data": "HWU64 (all scenarios but the dev ones, CC BY 4.0), written v1/v2 and templated rows "
             "with "
             f"spoken copies{', written_v3 (short imperative LLM tasks and contrasts)' if v3 else ''}, "
-            f"{QQP} Quora dev-split questions weakly general; dev: HWU64 scenarios "
+            f"{qqp} Quora dev-split questions weakly general{' with spoken copies' if qqp_spoken else ''}; "
+            "dev: HWU64 scenarios "
             f"{', '.join(DEV_SCENARIOS)} + written dev rows",
             "decontaminated": stats["decontaminated"],
         },

@@ -85,7 +85,7 @@ FEATURES: tuple[tuple[str, str], ...] = (
     ("money", r"(?:\$\s*\d|\b\d+\s*(?:dollars|bucks|euros|pounds|usd|eur|gbp)\b|\b\d+k\b)"),
     ("duration", r"\b\d+\s*(?:s|sec|secs|seconds|m|min|mins|minutes|h|hr|hrs|hours)\b"),
     ("short", r"^\S+(?:\s+\S+){0,2}$"),
-    ("long", r"(?:\S+\s+){15}\S"),
-    ("very_long", r"(?:\S+\s+){35}\S"),
+    ("long", r"(?<!\S)(?:\S+\s+){15}\S"),
+    ("very_long", r"(?<!\S)(?:\S+\s+){35}\S"),
     ("code_or_quote", r"(?:[{}();=<>`\[\]]|\bdef\s|\bselect\s|\bfunction\b|[\"'][^\"']{3,}[\"']|:\s*\S)"),
 )  # fmt: skip

@@ -174,15 +174,15 @@ def spoken(text: str) -> str:
     return " ".join(_PUNCT.sub(" ", text.lower()).split())
 
 
-def with_spoken_copies(examples: list[Example]) -> list[Example]:
-    """Written and templated rows plus a lower-case unpunctuated copy (source suffix ``:spoken``) when that
-    differs: written rows are typed prose, HWU64's are transcribed speech, and without the copies the model
-    learns the style of a source as a cue for its classes."""
+def with_spoken_copies(examples: list[Example], also: tuple[str, ...] = ()) -> list[Example]:
+    """Written and templated rows (and rows of the sources in ``also``) plus a lower-case unpunctuated copy
+    (source suffix ``:spoken``) when that differs: written rows are typed prose, HWU64's are transcribed
+    speech, and without the copies the model learns the style of a source as a cue for its classes."""
     out = list(examples)
     seen = {e.text for e in examples}
     for e in examples:
         s = spoken(e.text)
-        if e.source in ("written", "written_v2", "written_v3", "templated") and s not in seen:
+        if e.source in ("written", "written_v2", "written_v3", "templated", *also) and s not in seen:
             seen.add(s)
             out.append(Example(s, e.label, e.source + ":spoken", e.split))
     return out

@@ -107,14 +107,20 @@ def main() -> None:
     )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--v3", action="store_true", help="also train on data/written_v3.csv")
+    parser.add_argument("--qqp", type=int, default=QQP, help="weakly general Quora questions")
+    parser.add_argument(
+        "--qqp-spoken",
+        action="store_true",
+        help="give the Quora questions spoken copies too (typed prose is otherwise a general-only style)",
+    )
     args = parser.parse_args()
     start = time.perf_counter()
     torch.manual_seed(SEED)
     torch.set_num_threads(args.threads)
     rng = random.Random(SEED)
 
-    train, dev, qqp, stats = load_data(QQP, v3=args.v3)
-    part = with_spoken_copies(train + qqp[:QQP])
+    train, dev, qqp, stats = load_data(args.qqp, v3=args.v3)
+    part = with_spoken_copies(train + qqp[: args.qqp], also=("qqp",) if args.qqp_spoken else ())
     weights = sample_weights(part, 0.5)  # hwu_weight 0.5 as the shipped head
     print(f"data: {json.dumps(stats)}")
     print(f"train: {len(part)} {dict(Counter(e.label for e in part))}  dev: {len(dev)}", flush=True)
@@ -180,6 +186,8 @@ def main() -> None:
     result["lr"] = args.lr
     result["layers"] = args.layers or "all"
     result["written_v3"] = args.v3
+    result["qqp"] = args.qqp
+    result["qqp_spoken"] = args.qqp_spoken
     (args.out / "decision.json").write_text(json.dumps(result, indent=1))
     print(f"done in {time.perf_counter() - start:.0f}s")
 
