@@ -178,13 +178,16 @@ def scoped_params(
     return dict(sorted(params.items()))
 
 
-_PIECE = re.compile(r"\s*\S+\s*")
+_PIECE = re.compile(r"\S+\s*")  # not r"\s*\S+\s*": that retried every position of a long blank run
 
 
 def pieces(text: str) -> list[str]:
     """A text in word-sized pieces for a replayed stream; joined they give the text back exactly."""
     found: list[str] = _PIECE.findall(text)
-    return found or ([text] if text else [])
+    if not found:
+        return [text] if text else []
+    found[0] = text[: len(text) - len(text.lstrip())] + found[0]  # leading blanks open the first piece
+    return found
 
 
 def sse_event(data: Mapping[str, Any], event: str | None = None) -> str:
