@@ -161,8 +161,6 @@ def _sentence_starts(text: str) -> set[int]:
     end = 0  # the last opener's end: its characters cannot introduce the next one
     for m in _WORD_START.finditer(text):
         start = lo = m.start()
-        if start < end:
-            continue
         while lo > end and not (text[lo - 1].isalnum() or text[lo - 1] == "_"):
             lo -= 1
         if lo == 0 or _BREAK.search(text, lo, start):
