@@ -156,7 +156,7 @@ def _sentence_starts(text: str) -> set[int]:
     r"""Where the words that open a sentence start: at the text's start, or after a newline or a [.!?:;]
     and a space, with only non-word characters between. (The regex this replaces,
     ``(?:^|[.!?:;]\s+|\n)\W*([A-Za-z][\w']*)``, gave the same starts but retried every newline of a long
-    blank run: quadratic, 60 ms on one 4,000-character question, per candidate.)"""
+    blank run: quadratic, 0.35 s for a question padded with 4,000 newlines, per candidate.)"""
     out: set[int] = set()
     end = 0  # the last opener's end: its characters cannot introduce the next one
     for m in _WORD_START.finditer(text):
