@@ -434,6 +434,21 @@ def _negate(q: str, rng: random.Random) -> str | None:
     return None
 
 
+def either_order(pairs: list[Pair], rng: random.Random) -> list[Pair]:
+    """Each pair with its two questions in a random order, the list shuffled (no side is learnt as "new")."""
+    out = [Pair(p.b, p.a, p.same, p.source) if rng.random() < 0.5 else p for p in pairs]
+    rng.shuffle(out)
+    return out
+
+
+def report(name: str, rows: Sequence[Pair]) -> None:
+    """Print how many pairs (and positives) each source gave."""
+    counts = Counter((p.source, p.same) for p in rows)
+    print(f"{name}: {len(rows)} pairs, {sum(p.same for p in rows)} positive")
+    for (source, same), count in sorted(counts.items()):
+        print(f"  {source:18s} same={same} {count}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--qqp", type=int, default=24000, help="Quora training pairs to sample")
@@ -501,8 +516,7 @@ def main() -> None:
     questions = [q for q in questions if 15 <= len(q) <= 150]
     pool = rng.sample(questions, 20000) + fill.texts + clinc.texts + hwu.texts
     train += synthetic(pool, [p for p in qqp_train if p.same], rng, args.synthetic_scale)
-    train = [Pair(p.b, p.a, p.same, p.source) if rng.random() < 0.5 else p for p in train]
-    rng.shuffle(train)
+    train = either_order(train, rng)
 
     val = list(qqp_val)
     val += [
@@ -517,11 +531,8 @@ def main() -> None:
 
     write_pairs(WORK / "train_pairs.csv", train)
     write_pairs(WORK / "val_pairs.csv", val)
-    for name, rows in (("train", train), ("val", val)):
-        counts = Counter((p.source, p.same) for p in rows)
-        print(f"{name}: {len(rows)} pairs, {sum(p.same for p in rows)} positive")
-        for (source, same), count in sorted(counts.items()):
-            print(f"  {source:18s} same={same} {count}")
+    report("train", train)
+    report("val", val)
 
 
 def stage2(rng: random.Random) -> None:
@@ -541,13 +552,9 @@ def stage2(rng: random.Random) -> None:
     questions = [q for q in questions if 15 <= len(q) <= 150]
     pool = rng.sample(questions, 20000) + fill.texts + clinc.texts + hwu.texts
     train += synthetic(pool, [p for p in qqp_train if p.same], rng, 0.4)
-    train = [Pair(p.b, p.a, p.same, p.source) if rng.random() < 0.5 else p for p in train]
-    rng.shuffle(train)
+    train = either_order(train, rng)
     write_pairs(WORK / "train_pairs_stage2.csv", train)
-    counts = Counter((p.source, p.same) for p in train)
-    print(f"stage 2: {len(train)} pairs, {sum(p.same for p in train)} positive")
-    for (source, same), count in sorted(counts.items()):
-        print(f"  {source:18s} same={same} {count}")
+    report("stage 2", train)
 
 
 def all_pipeline_pairs(
@@ -644,11 +651,8 @@ def build_v2(rng: random.Random) -> None:
                 Pair(queries.texts[i], stored.texts[j], int(queries.labels[i] == stored.labels[j]), name)
             )
     write_pairs(WORK / "val_pairs_v2.csv", val)
-    for name, rows in (("train v2", train), ("val v2", val)):
-        counts = Counter((p.source, p.same) for p in rows)
-        print(f"{name}: {len(rows)} pairs, {sum(p.same for p in rows)} positive")
-        for (source, same), count in sorted(counts.items()):
-            print(f"  {source:18s} same={same} {count}")
+    report("train v2", train)
+    report("val v2", val)
 
 
 CONTRACTIONS = [
@@ -738,13 +742,9 @@ def stage3(rng: random.Random, replay: int) -> None:
         train.append(Pair(rng.choice(STYLES).format(q=q), q, 0, "syn:style"))
     for q in rng.sample(pool, 250):
         train.append(Pair(rng.choice(INJECTIONS).format(q=q), q, 0, "syn:inject"))
-    train = [Pair(p.b, p.a, p.same, p.source) if rng.random() < 0.5 else p for p in train]
-    rng.shuffle(train)
+    train = either_order(train, rng)
     write_pairs(WORK / "train_pairs_stage3.csv", train)
-    counts = Counter((p.source, p.same) for p in train)
-    print(f"stage 3: {len(train)} pairs, {sum(p.same for p in train)} positive")
-    for (source, same), count in sorted(counts.items()):
-        print(f"  {source:18s} same={same} {count}")
+    report("stage 3", train)
 
 
 def stage_qqp(rng: random.Random, replay: int, out: Path, min_cosine: float = 0.45) -> None:
@@ -765,13 +765,9 @@ def stage_qqp(rng: random.Random, replay: int, out: Path, min_cosine: float = 0.
     train += rng.sample([p for p in earlier if p.source != "qqp"], replay)
     hard = [p for p, r in zip(read_pairs(HARD_PAIRS), _splits(), strict=True) if r == "train"]
     train += [Pair(p.a, p.b, p.same, "hard") for p in hard] * 3
-    train = [Pair(p.b, p.a, p.same, p.source) if rng.random() < 0.5 else p for p in train]
-    rng.shuffle(train)
+    train = either_order(train, rng)
     write_pairs(out, train)
-    counts = Counter((p.source, p.same) for p in train)
-    print(f"stage qqp: {len(train)} pairs, {sum(p.same for p in train)} positive")
-    for (source, same), count in sorted(counts.items()):
-        print(f"  {source:18s} same={same} {count}")
+    report("stage qqp", train)
 
 
 def _splits() -> list[str]:

@@ -21,7 +21,7 @@ import sys
 from collections import Counter
 
 import numpy as np
-from build_pairs import _has_digits_mismatch, _splits
+from build_pairs import _has_digits_mismatch, _splits, either_order
 from common import (
     ARTIFACT,
     HARD_PAIRS,
@@ -107,8 +107,7 @@ def main() -> None:
     train += rng.sample(replay, min(args.replay, len(replay)))
     hard = [p for p, r in zip(read_pairs(HARD_PAIRS), _splits(), strict=True) if r == "train"]
     train += [Pair(p.a, p.b, p.same, "hard") for p in hard] * 3
-    train = [Pair(p.b, p.a, p.same, p.source) if rng.random() < 0.5 else p for p in train]
-    rng.shuffle(train)
+    train = either_order(train, rng)
     write_pairs(WORK / "train_pairs_mined.csv", train)
     counts = Counter(
         (p.source.split(":")[0] + (":mined" if "mined" in p.source else ""), p.same) for p in train
