@@ -118,13 +118,13 @@ class ClassifierStage:
             BackendUnavailable: the text model failed.
             ValueError: the embedding head was given no vector.
         """
+        read = classifier_text(text)  # bounded, whatever the prompt's size (and the memory's key)
         if isinstance(self.model, CacheabilityModel):
             if vector is None:
                 raise ValueError("the embedding head needs the question's vector")
-            # On the event loop: its phrase features must read a bounded text (microseconds, not seconds).
-            (prediction,) = self.model.predict(vector.reshape(1, -1), [classifier_text(text)])
+            # On the event loop: its phrase features read the bounded text (microseconds, not seconds).
+            (prediction,) = self.model.predict(vector.reshape(1, -1), [read])
         else:
-            read = classifier_text(text)  # the memory's key too: bounded, whatever the prompt's size
             with self._recent_lock:
                 remembered = self._recent.get(read)
             if remembered is None:
