@@ -322,6 +322,12 @@ class SemCacheSettings(BaseSettings):
         default_factory=lambda: list(KEPT_OUT_CLASSES),
         description="The classes the classifier keeps out of the cache.",
     )
+    cacheability_calibration: Path | None = Field(
+        default=None,
+        description="A calibration written by `litellm-semcache calibrate --cacheability FILE "
+        "--write-calibration PATH` from your own labelled questions: shifts the classifier toward caching "
+        "or keeping out. None: the shipped decision.",
+    )
     live_ttl_seconds: int | None = Field(
         default=None,
         gt=0,

@@ -28,6 +28,7 @@ from ..models.batching import MicroBatcher
 from ..models.cacheability import CacheabilityModel, Prediction
 from ..models.cacheability_text import TextCacheabilityModel
 from ..settings import SemCacheSettings
+from .calibration import CacheabilityCalibration
 
 __all__ = ["PREFIX_CHARS", "PREFIX_WORDS", "ClassDecision", "ClassifierStage", "classifier_text"]
 
@@ -59,6 +60,8 @@ class ClassifierStage:
     model: CacheabilityModel | TextCacheabilityModel
     keep_out: frozenset[str]
     live_ttl_seconds: int | None = None
+    calibration: float | None = None
+    """The operator's shift of the general logit (``cacheability_calibration``), already in the model."""
     name: str = "classifier"
     _batcher: MicroBatcher[str, Prediction] | None = field(default=None, repr=False, compare=False)
     _recent: OrderedDict[str, Prediction] = field(default_factory=OrderedDict, repr=False, compare=False)
@@ -76,7 +79,8 @@ class ClassifierStage:
         """The stage the settings describe; None when the classifier is switched off.
 
         Raises:
-            ConfigError: the shipped model cannot be loaded.
+            ConfigError: the shipped model cannot be loaded, or the operator's calibration cannot be read
+                or was measured with another model.
         """
         if not settings.cacheability_classifier:
             return None
@@ -85,7 +89,13 @@ class ClassifierStage:
             if settings.cacheability_model == "text"
             else CacheabilityModel.load()
         )
-        return cls(model, frozenset(settings.keep_out_classes), settings.live_ttl_seconds)
+        shift = None
+        if settings.cacheability_calibration is not None:
+            calibration = CacheabilityCalibration.load(settings.cacheability_calibration)
+            calibration.check(model.version)
+            shift = calibration.general_shift
+            model.shift_class(model.cacheable_class, shift)
+        return cls(model, frozenset(settings.keep_out_classes), settings.live_ttl_seconds, shift)
 
     def with_policy(self, settings: SemCacheSettings) -> ClassifierStage:
         """The same model (and worker thread) under another policy's classes and live TTL."""
@@ -109,6 +119,8 @@ class ClassifierStage:
             # What of a question the model reads: entries admitted under another reading are decided again.
             "reads": [PREFIX_WORDS, PREFIX_CHARS],
         }
+        if self.calibration is not None:  # only then: uncalibrated entries keep their fingerprint
+            policy["general_shift"] = self.calibration
         return hashlib.sha256(json.dumps(policy, sort_keys=True).encode()).hexdigest()[:16]
 
     async def decide(self, text: str, vector: np.ndarray[Any, Any] | None = None) -> ClassDecision:
@@ -135,21 +147,26 @@ class ClassifierStage:
                     while len(self._recent) > _RECENT_SIZE:
                         self._recent.popitem(last=False)
             prediction = remembered
-        return self._apply_policy(prediction)
+        return self.apply_policy(prediction)
 
     def decide_many(
         self, texts: list[str], vectors: np.ndarray[Any, Any] | None = None
     ) -> list[ClassDecision]:
         """Blocking decisions for many questions (the CLI and the benchmarks)."""
+        return [self.apply_policy(p) for p in self.model.decide(self.probabilities_many(texts, vectors))]
+
+    def probabilities_many(
+        self, texts: list[str], vectors: np.ndarray[Any, Any] | None = None
+    ) -> np.ndarray[Any, Any]:
+        """Blocking calibrated class probabilities for many questions, one row each."""
         if isinstance(self.model, CacheabilityModel):
             if vectors is None:
                 raise ValueError("the embedding head needs the questions' vectors")
-            predictions = self.model.predict(vectors, [classifier_text(t) for t in texts])
-        else:
-            predictions = self.model.predict([classifier_text(t) for t in texts])
-        return [self._apply_policy(p) for p in predictions]
+            return self.model.probabilities(vectors, [classifier_text(t) for t in texts])
+        return self.model.probabilities([classifier_text(t) for t in texts])
 
-    def _apply_policy(self, prediction: Prediction) -> ClassDecision:
+    def apply_policy(self, prediction: Prediction) -> ClassDecision:
+        """What the operator's policy makes of the model's decision."""
         if prediction.cacheable:
             return ClassDecision(True, prediction.label, prediction.probability)
         label = prediction.label

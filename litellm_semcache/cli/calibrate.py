@@ -90,6 +90,21 @@ def add_calibrate_parser(commands: Any) -> None:
         help="write the learned verifier's calibration profile (target precision -> gates) measured on "
         "these data; point `calibration_profile` at it",
     )
+    parser.add_argument(
+        "--write-calibration",
+        type=Path,
+        metavar="PATH",
+        help="with --cacheability: fit the classifier to these labels (the shift of the general class "
+        "that keeps at most --keep-out-budget of the cacheable questions out and the most of the others) "
+        "and write it; point `cacheability_calibration` at it",
+    )
+    parser.add_argument(
+        "--keep-out-budget",
+        type=float,
+        default=0.05,
+        metavar="SHARE",
+        help="with --write-calibration: the share of cacheable questions that may be kept out (0.05)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument(
         "--canonical-answers",
@@ -247,9 +262,20 @@ def run_calibrate(
     """Run the ``calibrate`` command; returns the exit status."""
     if args.cache and not args.queries:
         raise ConfigError("--cache needs --queries")
+    if args.write_calibration and not args.cacheability:
+        raise ConfigError("--write-calibration needs --cacheability FILE")
+    if not 0.0 <= args.keep_out_budget <= 1.0:
+        raise ConfigError("--keep-out-budget is a share between 0 and 1")
     if args.cacheability:
-        from .cacheability_report import run_cacheability
+        from .cacheability_report import fit_calibration, run_cacheability
 
+        if args.write_calibration:
+            if not fit_calibration(
+                args.cacheability, settings, args.write_calibration, args.keep_out_budget, embedder_factory
+            ):
+                return 1
+            settings = settings.with_overrides(cacheability_calibration=args.write_calibration)
+            print("\nwith the calibration:")
         return run_cacheability(args.cacheability, settings, embedder_factory)
     embedder = (embedder_factory or (lambda: Embedder(settings.embedding_model)))()
     progress = not args.quiet

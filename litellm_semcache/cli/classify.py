@@ -13,6 +13,8 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
+
 from ..admission import Admission
 from ..admission.classifier import ClassifierStage, classifier_text
 from ..embedding import Embedder
@@ -20,7 +22,14 @@ from ..formats import get_format
 from ..settings import SemCacheSettings
 from ..types import ParsedQuery
 
-__all__ = ["Verdict", "add_classify_parser", "classify", "run_classify"]
+__all__ = [
+    "Verdict",
+    "add_classify_parser",
+    "before_classifier",
+    "classify",
+    "question_vectors",
+    "run_classify",
+]
 
 
 @dataclass(frozen=True)
@@ -47,10 +56,30 @@ def classify(texts: list[str], settings: SemCacheSettings, embedder: Embedder | 
     Raises:
         ConfigError: the classifier (switched on) or the embedding model cannot be loaded.
     """
-    admission = Admission.from_settings(settings)
     stage = ClassifierStage.from_settings(settings)
+    verdicts = before_classifier(texts, settings, stage)
+    pending = [i for i, v in enumerate(verdicts) if v is None]
+    if stage is not None and pending:
+        # One question per model call, as the proxy meets a lone request (int8 activations are scaled
+        # per batch, so a batch could move a borderline decision).
+        for i in pending:
+            vectors = question_vectors(stage, [texts[i]], settings, embedder)
+            (decision,) = stage.decide_many([texts[i]], vectors)
+            rule = "classifier" + (
+                f" (live_ttl_seconds {decision.ttl_seconds})" if decision.ttl_seconds else ""
+            )
+            verdicts[i] = Verdict(texts[i], decision.admitted, decision.label, decision.probability, rule)
+    return [v for v in verdicts if v is not None]
+
+
+def before_classifier(
+    texts: list[str], settings: SemCacheSettings, stage: ClassifierStage | None
+) -> list[Verdict | None]:
+    """Each text's verdict from the rules that run before the classifier (request shape,
+    ``never_cache_patterns``, ``always_cache_patterns``); None where the classifier decides."""
+    admission = Admission.from_settings(settings)
     chat = get_format("chat")
-    verdicts = []
+    verdicts: list[Verdict | None] = []
     for text in texts:
         parsed = chat.parse({"messages": [{"role": "user", "content": text}]}, settings)
         if not isinstance(parsed, ParsedQuery):
@@ -64,20 +93,20 @@ def classify(texts: list[str], settings: SemCacheSettings, embedder: Embedder | 
         elif stage is None:
             verdicts.append(Verdict(text, True, "-", None, "classifier off"))
         else:
-            vectors = None
-            if stage.reads_vector:
-                embedder = embedder or Embedder(
-                    settings.embedding_model, max_chars=settings.max_embedded_chars
-                )
-                (embedding,) = embedder.encode_batch([classifier_text(text)])
-                assert embedding.vector is not None
-                vectors = embedding.vector.reshape(1, -1)
-            (decision,) = stage.decide_many([text], vectors)
-            rule = "classifier" + (
-                f" (live_ttl_seconds {decision.ttl_seconds})" if decision.ttl_seconds else ""
-            )
-            verdicts.append(Verdict(text, decision.admitted, decision.label, decision.probability, rule))
+            verdicts.append(None)
     return verdicts
+
+
+def question_vectors(
+    stage: ClassifierStage, texts: list[str], settings: SemCacheSettings, embedder: Embedder | None = None
+) -> np.ndarray[Any, Any] | None:
+    """The embeddings the embedding head reads (None for the text model, which reads the words)."""
+    if not stage.reads_vector:
+        return None
+    embedder = embedder or Embedder(settings.embedding_model, max_chars=settings.max_embedded_chars)
+    vectors = [e.vector for e in embedder.encode_batch([classifier_text(t) for t in texts])]
+    assert all(v is not None for v in vectors)  # the classifier's reading is short enough to embed
+    return np.stack(vectors)  # type: ignore[arg-type]
 
 
 def run_classify(args: argparse.Namespace, settings: SemCacheSettings) -> int:

@@ -72,3 +72,39 @@ async def test_without_its_classifier_the_cache_stores_and_serves_nothing(
     await backend.metrics.flush(backend.store.client())
     problems = (await stats(backend.store)).summary()["problems"]
     assert "cacheability classifier is unavailable" in problems["classifier_unavailable"]["message"]
+
+
+async def test_a_calibrated_deployment_caches_what_its_labels_call_general(
+    backend_factory: Any, tmp_path: Any
+) -> None:
+    from litellm_semcache.admission.calibration import CacheabilityCalibration
+    from litellm_semcache.models.cacheability_text import TextCacheabilityModel
+
+    question = "When will my card be activated?"  # a support question the shipped decision keeps out
+    assert (await backend_factory().lookup(chat(question))).reason == "class"
+    path = tmp_path / "calibration.json"
+    version = TextCacheabilityModel.load().version
+    CacheabilityCalibration(model=version, general_shift=4.0, keep_out_budget=0.05, source="test").write(path)
+    calibrated = backend_factory(cacheability_calibration=str(path))
+    await calibrated.async_set_cache("k", completion("Within a day."), **chat(question))
+    assert (await calibrated.lookup(chat(question))).reason == "exact"
+    private = await calibrated.lookup(chat("What is my account balance?"))
+    assert (private.status, private.reason) == ("filtered", "class")  # still kept out
+    # The default deployment on the same index decides the stored entry again and keeps it out.
+    assert (await backend_factory().lookup(chat(question))).reason == "class"
+
+
+async def test_a_calibration_for_another_model_stores_and_serves_nothing(
+    backend_factory: Any, tmp_path: Any
+) -> None:
+    from litellm_semcache.admission.calibration import CacheabilityCalibration
+
+    path = tmp_path / "calibration.json"
+    wrong = CacheabilityCalibration(model="another", general_shift=1.0, keep_out_budget=0.05, source="x")
+    wrong.write(path)
+    backend = backend_factory(cacheability_calibration=str(path))
+    found = await backend.lookup(chat("What is the boiling point of water at sea level?"))
+    assert (found.status, found.reason) == ("filtered", "classifier_unavailable")
+    await backend.metrics.flush(backend.store.client())
+    problems = (await stats(backend.store)).summary()["problems"]
+    assert "recalibrate" in problems["classifier_unavailable"]["message"]
