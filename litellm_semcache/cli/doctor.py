@@ -314,12 +314,16 @@ def check_classifier(settings: SemCacheSettings) -> Finding:
             "classifier",
             "problem",
             f"the cacheability classifier does not load, so nothing would be cached: {exc}",
-            "reinstall the package (its artifacts/), or set cacheability_classifier: false",
+            "reinstall the package (its artifacts/), fix or recalibrate cacheability_calibration, or set "
+            "cacheability_classifier: false",
         )
     if stage is None:
         return Finding("classifier", "ok", "off (cacheability_classifier: false)")
     kept_out = ", ".join(sorted(stage.keep_out)) or "nothing"
-    return Finding("classifier", "ok", f"{stage.model.version} loads; keeps out {kept_out}")
+    calibrated = (
+        f"; calibrated: general shift {stage.calibration:+.2f}" if stage.calibration is not None else ""
+    )
+    return Finding("classifier", "ok", f"{stage.model.version} loads; keeps out {kept_out}{calibrated}")
 
 
 # --- the command ------------------------------------------------------------------------------------------

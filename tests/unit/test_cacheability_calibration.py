@@ -160,3 +160,20 @@ def test_write_calibration_needs_a_labelled_file(
     assert main(["calibrate", "--pairs", "x.csv", "--write-calibration", "c.json"]) == 2
     assert "--write-calibration needs --cacheability" in capsys.readouterr().err
     assert not (tmp_path / "c.json").exists()
+
+
+def test_doctor_names_the_calibration_or_what_is_wrong_with_it(tmp_path: Path) -> None:
+    from litellm_semcache.cli.doctor import check_classifier
+
+    path = tmp_path / "calibration.json"
+    stage = ClassifierStage.from_settings(SemCacheSettings())
+    assert stage is not None
+    CacheabilityCalibration(
+        model=stage.model.version, general_shift=1.5, keep_out_budget=0.05, source="x"
+    ).write(path)
+    found = check_classifier(SemCacheSettings(cacheability_calibration=path))
+    assert found.status == "ok" and "general shift +1.50" in found.detail
+    CacheabilityCalibration(model="another", general_shift=1.5, keep_out_budget=0.05, source="x").write(path)
+    found = check_classifier(SemCacheSettings(cacheability_calibration=path))
+    assert found.status == "problem" and "recalibrate" in found.detail
+    assert "cacheability_calibration" in (found.fix or "")
