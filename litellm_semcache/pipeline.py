@@ -228,9 +228,16 @@ class Pipeline:
         if any(getattr(settings, f) != getattr(self.settings, f) for f in gates):
             verification = Verification.from_settings(settings, learned=self.verification.learned)
         classifier, unavailable = self.classifier, self.classifier_unavailable
-        classes = ("keep_out_classes", "live_ttl_seconds")
+        classes = ("keep_out_classes", "live_ttl_seconds", "cacheability_calibration")
         if classifier is not None and any(getattr(settings, f) != getattr(self.settings, f) for f in classes):
-            classifier = classifier.with_policy(settings)
+            try:
+                classifier = classifier.with_policy(settings)
+            except ConfigError as exc:  # this use case caches nothing; the others are unaffected
+                unavailable = f"policy {policy.name}: the cacheability classifier is unavailable ({exc}); "
+                unavailable += "nothing is cached under it"
+                logger.warning("litellm-semcache: %s", unavailable)
+                self.metrics.problem("classifier_unavailable", unavailable)
+                classifier = None
         return _Runtime(settings, verification, classifier, unavailable)
 
     # --- prepare ----------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ bot never reaches the clinical assistant.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -47,6 +48,7 @@ POLICY_SETTINGS = (
     "isolation",
     "keep_out_classes",
     "live_ttl_seconds",
+    "cacheability_calibration",
 )
 
 
@@ -87,6 +89,9 @@ class Policy(BaseModel):
     isolation: Literal["none", "team", "key", "end_user"] | None = None
     keep_out_classes: list[Literal["private", "live", "random"]] | None = None
     live_ttl_seconds: int | None = Field(default=None, gt=0)
+    cacheability_calibration: Path | None = Field(
+        default=None, description="This use case's own `calibrate --write-calibration` file."
+    )
 
     @model_validator(mode="after")
     def _coherent(self) -> Policy:

@@ -28,7 +28,7 @@ from ..models.batching import MicroBatcher
 from ..models.cacheability import CacheabilityModel, Prediction
 from ..models.cacheability_text import TextCacheabilityModel
 from ..settings import SemCacheSettings
-from .calibration import CacheabilityCalibration
+from .calibration import CacheabilityCalibration, shifted
 
 __all__ = ["PREFIX_CHARS", "PREFIX_WORDS", "ClassDecision", "ClassifierStage", "classifier_text"]
 
@@ -38,8 +38,10 @@ PREFIX_WORDS = 120
 #: classifier's thread (every tenant's requests queue behind it) for ~40 ms. The text model reads 64 word
 #: pieces, which normal text fills within a few hundred characters.
 PREFIX_CHARS = 2000
-#: Text decisions remembered: the store after a miss decides the question the lookup just decided.
+#: Text readings remembered: the store after a miss decides the question the lookup just decided.
 _RECENT_SIZE = 1024
+#: One question's calibrated class probabilities, as the model gives them.
+_Row = np.ndarray[Any, np.dtype[np.float32]]
 
 
 @dataclass(frozen=True)
@@ -61,17 +63,22 @@ class ClassifierStage:
     keep_out: frozenset[str]
     live_ttl_seconds: int | None = None
     calibration: float | None = None
-    """The operator's shift of the general logit (``cacheability_calibration``), already in the model."""
+    """The operator's shift of the general logit (``cacheability_calibration``; per policy)."""
     name: str = "classifier"
-    _batcher: MicroBatcher[str, Prediction] | None = field(default=None, repr=False, compare=False)
-    _recent: OrderedDict[str, Prediction] = field(default_factory=OrderedDict, repr=False, compare=False)
+    _batcher: MicroBatcher[str, _Row] | None = field(default=None, repr=False, compare=False)
+    _recent: OrderedDict[str, _Row] = field(default_factory=OrderedDict, repr=False, compare=False)
     _recent_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.model, TextCacheabilityModel) and self._batcher is None:
             # Concurrent requests share a model pass, in the classifier's own thread, off the event loop.
+            model = self.model
             object.__setattr__(
-                self, "_batcher", MicroBatcher(self.model.predict, max_batch_size=32, name="classifier")
+                self,
+                "_batcher",
+                MicroBatcher(
+                    lambda texts: list(model.probabilities(texts)), max_batch_size=32, name="classifier"
+                ),
             )
 
     @classmethod
@@ -89,18 +96,24 @@ class ClassifierStage:
             if settings.cacheability_model == "text"
             else CacheabilityModel.load()
         )
-        shift = None
-        if settings.cacheability_calibration is not None:
-            calibration = CacheabilityCalibration.load(settings.cacheability_calibration)
-            calibration.check(model.version)
-            shift = calibration.general_shift
-            model.shift_class(model.cacheable_class, shift)
-        return cls(model, frozenset(settings.keep_out_classes), settings.live_ttl_seconds, shift)
+        return cls(
+            model,
+            frozenset(settings.keep_out_classes),
+            settings.live_ttl_seconds,
+            _general_shift(settings, model.version),
+        )
 
     def with_policy(self, settings: SemCacheSettings) -> ClassifierStage:
-        """The same model (and worker thread) under another policy's classes and live TTL."""
+        """The same model (and worker thread) under another policy's classes, live TTL and calibration.
+
+        Raises:
+            ConfigError: the policy's calibration cannot be read or was measured with another model.
+        """
         return replace(
-            self, keep_out=frozenset(settings.keep_out_classes), live_ttl_seconds=settings.live_ttl_seconds
+            self,
+            keep_out=frozenset(settings.keep_out_classes),
+            live_ttl_seconds=settings.live_ttl_seconds,
+            calibration=_general_shift(settings, self.model.version),
         )
 
     @property
@@ -135,7 +148,7 @@ class ClassifierStage:
             if vector is None:
                 raise ValueError("the embedding head needs the question's vector")
             # On the event loop: its phrase features read the bounded text (microseconds, not seconds).
-            (prediction,) = self.model.predict(vector.reshape(1, -1), [read])
+            row = self.model.probabilities(vector.reshape(1, -1), [read])[0]
         else:
             with self._recent_lock:
                 remembered = self._recent.get(read)
@@ -146,19 +159,28 @@ class ClassifierStage:
                     self._recent[read] = remembered
                     while len(self._recent) > _RECENT_SIZE:
                         self._recent.popitem(last=False)
-            prediction = remembered
+            row = remembered
+        (prediction,) = self.predictions(row.reshape(1, -1))
         return self.apply_policy(prediction)
 
     def decide_many(
         self, texts: list[str], vectors: np.ndarray[Any, Any] | None = None
     ) -> list[ClassDecision]:
         """Blocking decisions for many questions (the CLI and the benchmarks)."""
-        return [self.apply_policy(p) for p in self.model.decide(self.probabilities_many(texts, vectors))]
+        return [self.apply_policy(p) for p in self.predictions(self.probabilities_many(texts, vectors))]
+
+    def predictions(self, probabilities: np.ndarray[Any, Any]) -> list[Prediction]:
+        """The model's decision on its probabilities, after this policy's calibration."""
+        if self.calibration is not None:
+            column = self.model.classes.index(self.model.cacheable_class)
+            probabilities = shifted(probabilities, column, self.calibration)
+        return self.model.decide(probabilities)
 
     def probabilities_many(
         self, texts: list[str], vectors: np.ndarray[Any, Any] | None = None
     ) -> np.ndarray[Any, Any]:
-        """Blocking calibrated class probabilities for many questions, one row each."""
+        """Blocking calibrated class probabilities for many questions, one row each (as the model gives
+        them: before any operator's calibration)."""
         if isinstance(self.model, CacheabilityModel):
             if vectors is None:
                 raise ValueError("the embedding head needs the questions' vectors")
@@ -173,6 +195,15 @@ class ClassifierStage:
         if label == "live" and self.live_ttl_seconds is not None:
             return ClassDecision(True, label, prediction.probability, self.live_ttl_seconds)
         return ClassDecision(label not in self.keep_out, label, prediction.probability)
+
+
+def _general_shift(settings: SemCacheSettings, model_version: str) -> float | None:
+    """The shift of the operator's calibration file, checked against the model (None: no file)."""
+    if settings.cacheability_calibration is None:
+        return None
+    calibration = CacheabilityCalibration.load(settings.cacheability_calibration)
+    calibration.check(model_version)
+    return calibration.general_shift
 
 
 def classifier_text(query: str) -> str:

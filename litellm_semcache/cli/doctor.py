@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from ..errors import SemCacheError
+from ..policies import effective_settings
 from ..settings import SemCacheSettings, load_settings
 
 __all__ = [
@@ -319,6 +320,19 @@ def check_classifier(settings: SemCacheSettings) -> Finding:
         )
     if stage is None:
         return Finding("classifier", "ok", "off (cacheability_classifier: false)")
+    for policy in settings.policies:
+        if policy.cacheability_calibration is None:
+            continue
+        try:
+            stage.with_policy(effective_settings(settings, policy))
+        except SemCacheError as exc:
+            return Finding(
+                "classifier",
+                "problem",
+                f"policy {policy.name}: its calibration does not load, so nothing would be cached under "
+                f"it: {exc}",
+                f"fix or recalibrate policy {policy.name}'s cacheability_calibration",
+            )
     kept_out = ", ".join(sorted(stage.keep_out)) or "nothing"
     calibrated = (
         f"; calibrated: general shift {stage.calibration:+.2f}" if stage.calibration is not None else ""

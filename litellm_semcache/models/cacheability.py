@@ -78,12 +78,6 @@ class DecisionRule:
         if bad or not self.temperature > 0.0 or self.class_bias.shape != (len(self.classes),):
             raise ConfigError(f"{where}: bad thresholds, temperature or class bias")
 
-    def shift_class(self, name: str, shift: float) -> None:
-        """Add ``shift`` to one class's logit bias (an operator's calibration: ``admission/calibration``)."""
-        bias = self.class_bias.copy()
-        bias[self.classes.index(name)] += np.float32(shift)
-        self.class_bias = bias
-
     def calibrate(self, logits: _Array) -> _Array:
         """Calibrated probabilities from raw logits (rows sum to 1); ``logits`` is overwritten."""
         x = logits

@@ -108,3 +108,29 @@ async def test_a_calibration_for_another_model_stores_and_serves_nothing(
     await backend.metrics.flush(backend.store.client())
     problems = (await stats(backend.store)).summary()["problems"]
     assert "recalibrate" in problems["classifier_unavailable"]["message"]
+
+
+async def test_a_policy_calibrated_for_its_use_case_leaves_the_others_alone(
+    backend_factory: Any, tmp_path: Any
+) -> None:
+    from litellm_semcache.admission.calibration import CacheabilityCalibration
+    from litellm_semcache.models.cacheability_text import TextCacheabilityModel
+
+    question = "When will my card be activated?"
+    good, bad = tmp_path / "support.json", tmp_path / "stale.json"
+    version = TextCacheabilityModel.load().version
+    CacheabilityCalibration(model=version, general_shift=4.0, keep_out_budget=0.05, source="t").write(good)
+    CacheabilityCalibration(model="old", general_shift=4.0, keep_out_budget=0.05, source="t").write(bad)
+    backend = backend_factory(
+        policies=[
+            {"name": "support", "match": {"model_groups": ["support-bot"]}, "cacheability_calibration": good},
+            {"name": "stale", "match": {"model_groups": ["legacy"]}, "cacheability_calibration": bad},
+        ]
+    )
+    await backend.async_set_cache("k", completion("Within a day."), **chat(question, group="support-bot"))
+    assert (await backend.lookup(chat(question, group="support-bot"))).reason == "exact"
+    # The gateway's other apps keep the shipped decision, and a policy whose file is stale caches nothing.
+    assert (await backend.lookup(chat(question))).reason == "class"
+    general = "What is the boiling point of water at sea level?"
+    assert (await backend.lookup(chat(general, group="legacy"))).reason == "classifier_unavailable"
+    assert (await backend.lookup(chat(general))).status == "miss"

@@ -16,6 +16,7 @@ from litellm_semcache.cli.classify import classify
 from litellm_semcache.cli.main import main
 from litellm_semcache.errors import ConfigError
 from litellm_semcache.models.cacheability import DecisionRule, Prediction
+from litellm_semcache.policies import Policy, PolicyMatch
 from litellm_semcache.settings import SemCacheSettings
 
 # Support questions with general answers that the shipped text model keeps out, beside some it caches,
@@ -177,3 +178,9 @@ def test_doctor_names_the_calibration_or_what_is_wrong_with_it(tmp_path: Path) -
     found = check_classifier(SemCacheSettings(cacheability_calibration=path))
     assert found.status == "problem" and "recalibrate" in found.detail
     assert "cacheability_calibration" in (found.fix or "")
+    # A policy's own file is checked too: only that use case would cache nothing.
+    policy = Policy(
+        name="support", match=PolicyMatch(model_groups=["support-bot"]), cacheability_calibration=path
+    )
+    found = check_classifier(SemCacheSettings(policies=[policy]))
+    assert found.status == "problem" and "policy support" in found.detail and "recalibrate" in found.detail

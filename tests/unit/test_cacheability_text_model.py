@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from litellm_semcache.admission.classifier import PREFIX_CHARS, ClassifierStage
 from litellm_semcache.errors import ConfigError
-from litellm_semcache.models.cacheability import Prediction
 from litellm_semcache.models.cacheability_text import DEFAULT_DIRECTORY, TextCacheabilityModel
 from litellm_semcache.settings import SemCacheSettings
 
@@ -66,14 +66,14 @@ async def test_the_store_after_a_miss_reuses_the_lookups_decision(monkeypatch: p
     model = stage.model
     assert isinstance(model, TextCacheabilityModel)
     passes: list[list[str]] = []
-    predict = model.predict
+    probabilities = model.probabilities
 
-    def counted(texts: list[str]) -> list[Prediction]:
+    def counted(texts: list[str]) -> Any:
         passes.append(list(texts))
-        return predict(texts)
+        return probabilities(texts)
 
-    monkeypatch.setattr(model, "predict", counted)
-    stage = ClassifierStage(model, stage.keep_out)  # a fresh worker calling the counted predict
+    monkeypatch.setattr(model, "probabilities", counted)
+    stage = ClassifierStage(model, stage.keep_out)  # a fresh worker calling the counted model
     first = await stage.decide("What is the boiling point of water?")
     again = await stage.decide("What is the boiling point of water?")
     assert first == again and len(passes) == 1  # one model pass per question, not one per step
@@ -87,13 +87,13 @@ async def test_a_huge_prompt_costs_the_classifier_a_bounded_read(monkeypatch: py
     assert stage is not None and isinstance(stage.model, TextCacheabilityModel)
     model = stage.model
     read: list[str] = []
-    predict = model.predict
+    probabilities = model.probabilities
 
-    def recorded(texts: list[str]) -> list[Prediction]:
+    def recorded(texts: list[str]) -> Any:
         read.extend(texts)
-        return predict(texts)
+        return probabilities(texts)
 
-    monkeypatch.setattr(model, "predict", recorded)
+    monkeypatch.setattr(model, "probabilities", recorded)
     stage = ClassifierStage(model, stage.keep_out)
     blob = "Decode this base64 string: " + "QUJD" * 50_000
     first = await stage.decide(blob)
