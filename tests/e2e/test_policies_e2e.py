@@ -35,13 +35,28 @@ def groups(upstream: FakeUpstream, *names: str) -> list[dict[str, Any]]:
 def policy_proxy(
     tmp_path_factory: pytest.TempPathFactory, fake_upstream: FakeUpstream, redis_url: str
 ) -> Iterator[ProxyHarness]:
+    from litellm_semcache.admission.calibration import CacheabilityCalibration
+    from litellm_semcache.models.cacheability_text import TextCacheabilityModel
+
+    work = tmp_path_factory.mktemp("policies")
+    # The support desk's own fit of the classifier (as `calibrate --write-calibration` writes it).
+    calibration = work / "support-calibration.json"
+    version = TextCacheabilityModel.load().version
+    CacheabilityCalibration(model=version, general_shift=4.0, keep_out_budget=0.05, source="t").write(
+        calibration
+    )
+    support = {
+        "name": "support",
+        "match": {"model_groups": ["support-bot"]},
+        "cacheability_calibration": str(calibration),
+    }
     harness = start_harness(
-        tmp_path_factory.mktemp("policies"),
+        work,
         fake_upstream,
         redis_url,
         custom_auth=CUSTOM_AUTH,
-        extra_models=groups(fake_upstream, "faq-bot", "clinical", "legal"),
-        policies=POLICIES,
+        extra_models=groups(fake_upstream, "faq-bot", "clinical", "legal", "support-bot"),
+        policies=[*POLICIES, support],
     )
     yield harness
     harness.close()
@@ -141,3 +156,24 @@ def test_a_malformed_policy_stops_the_proxy_naming_the_field(
     malformed = [{"name": "faq", "match": {"model_groups": ["gpt-a"]}, "mode": "sometimes"}]
     with pytest.raises(RuntimeError, match=r"policies\.0\.mode"):
         start_harness(tmp_path, fake_upstream, redis_url, policies=malformed)
+
+
+def test_the_support_desks_calibration_caches_its_questions_and_no_one_elses(
+    proxy: ProxyHarness, upstream: FakeUpstream
+) -> None:
+    question = "When will my card be activated?"  # general for a support desk; the default keeps it out
+    first = proxy.proxy.chat("support-bot", question, key="sk-team-a-1")
+    assert first.headers["x-semcache-policy"] == "support"
+    proxy.wait_for_entries(1)
+    again = proxy.proxy.chat("support-bot", question, key="sk-team-a-2")
+    assert again.cache_hit and again.text == first.text and upstream.calls == 1
+    # The FAQ bot keeps the shipped decision: the same words stay out of its cache.
+    for _ in range(2):
+        other = proxy.proxy.chat("faq-bot", question, key="sk-team-a-1")
+        assert not other.cache_hit and other.headers["x-semcache-reason"].startswith("class:")
+    assert upstream.calls == 3
+    # And the support desk's looser fit still keeps the asker's own data out.
+    for _ in range(2):
+        private = proxy.proxy.chat("support-bot", "What is my account balance?", key="sk-team-a-1")
+        assert not private.cache_hit and private.headers["x-semcache-reason"].startswith("class:")
+    assert upstream.calls == 5
