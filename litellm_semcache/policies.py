@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .errors import ConfigError
+
 if TYPE_CHECKING:
     from .settings import SemCacheSettings
 
@@ -28,6 +30,7 @@ __all__ = [
     "PolicyMatch",
     "PolicyMode",
     "effective_settings",
+    "named_policy_settings",
     "select_policy",
 ]
 
@@ -179,6 +182,21 @@ def select_policy(
         ):
             return policy
     return None
+
+
+def named_policy_settings(settings: SemCacheSettings, name: str) -> SemCacheSettings:
+    """The settings requests under the policy ``name`` get (``default``: the block's own).
+
+    Raises:
+        ConfigError: no policy has that name.
+    """
+    if name == DEFAULT_POLICY:
+        return settings
+    for policy in settings.policies:
+        if policy.name == name:
+            return effective_settings(settings, policy)
+    known = ", ".join([DEFAULT_POLICY, *(p.name for p in settings.policies)])
+    raise ConfigError(f"no policy named {name!r} (the settings have: {known})")
 
 
 def effective_settings(settings: SemCacheSettings, policy: Policy | None) -> SemCacheSettings:

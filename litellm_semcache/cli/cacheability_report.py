@@ -88,7 +88,7 @@ def fit_calibration(
         source=str(path),
         measured={"cacheable_kept_out": round(chosen[1], 4), "others_kept_out": round(chosen[2], 4)},
     ).write(out)
-    print(f"calibration: {out} (set cacheability_calibration: {out})")
+    print(f"calibration: {out}")
     return True
 
 

@@ -43,6 +43,7 @@ from ..evaluation import (
     score_queries,
     sweep,
 )
+from ..policies import named_policy_settings
 from ..settings import SemCacheSettings
 from ..store import Candidate
 from ..verification import Verifier
@@ -97,6 +98,11 @@ def add_calibrate_parser(commands: Any) -> None:
         help="with --cacheability: fit the classifier to these labels (the shift of the general class "
         "that keeps at most --keep-out-budget of the cacheable questions out and the most of the others) "
         "and write it; point `cacheability_calibration` at it",
+    )
+    parser.add_argument(
+        "--policy",
+        metavar="NAME",
+        help="with --cacheability: measure (and fit) as for requests under this policy",
     )
     parser.add_argument(
         "--keep-out-budget",
@@ -266,14 +272,20 @@ def run_calibrate(
         raise ConfigError("--write-calibration needs --cacheability FILE")
     if not 0.0 <= args.keep_out_budget <= 1.0:
         raise ConfigError("--keep-out-budget is a share between 0 and 1")
+    if args.policy and not args.cacheability:
+        raise ConfigError("--policy needs --cacheability FILE")
     if args.cacheability:
         from .cacheability_report import fit_calibration, run_cacheability
 
+        if args.policy:
+            settings = named_policy_settings(settings, args.policy)
         if args.write_calibration:
             if not fit_calibration(
                 args.cacheability, settings, args.write_calibration, args.keep_out_budget, embedder_factory
             ):
                 return 1
+            where = f" in policy {args.policy}" if args.policy else ""
+            print(f"set cacheability_calibration: {args.write_calibration}{where}")
             settings = settings.with_overrides(cacheability_calibration=args.write_calibration)
             print("\nwith the calibration:")
         return run_cacheability(args.cacheability, settings, embedder_factory)

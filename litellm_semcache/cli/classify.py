@@ -19,6 +19,7 @@ from ..admission import Admission
 from ..admission.classifier import ClassifierStage, classifier_text
 from ..embedding import Embedder
 from ..formats import get_format
+from ..policies import named_policy_settings
 from ..settings import SemCacheSettings
 from ..types import ParsedQuery
 
@@ -48,6 +49,9 @@ def add_classify_parser(commands: Any) -> None:
     parser = commands.add_parser("classify", help="would these questions be cached? class, score, rule")
     parser.add_argument("texts", nargs="+", metavar="TEXT", help="questions as users would ask them")
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.add_argument(
+        "--policy", metavar="NAME", help="decide as for requests under this policy (its classes, calibration)"
+    )
 
 
 def classify(texts: list[str], settings: SemCacheSettings, embedder: Embedder | None = None) -> list[Verdict]:
@@ -111,6 +115,8 @@ def question_vectors(
 
 def run_classify(args: argparse.Namespace, settings: SemCacheSettings) -> int:
     """Run the ``classify`` command; returns the exit status."""
+    if args.policy:
+        settings = named_policy_settings(settings, args.policy)
     for verdict in classify(list(args.texts), settings):
         if args.json:
             print(json.dumps(asdict(verdict), ensure_ascii=False))

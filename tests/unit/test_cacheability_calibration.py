@@ -184,3 +184,29 @@ def test_doctor_names_the_calibration_or_what_is_wrong_with_it(tmp_path: Path) -
     )
     found = check_classifier(SemCacheSettings(policies=[policy]))
     assert found.status == "problem" and "policy support" in found.detail and "recalibrate" in found.detail
+
+
+def test_a_policys_calibration_is_fitted_and_checked_under_its_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    labelled = _labelled(tmp_path / "labelled.csv")
+    fit = ["calibrate", "--cacheability", str(labelled), "--keep-out-budget", "0"]
+    assert main([*fit, "--write-calibration", "support.json", "--policy", "support"]) == 2  # not there yet
+    assert "no policy named 'support'" in capsys.readouterr().err
+    (tmp_path / "litellm_config.yaml").write_text(
+        "litellm_semcache:\n"
+        "  policies:\n"
+        "    - name: support\n"
+        "      match: {model_groups: [support-bot]}\n"
+        "      keep_out_classes: [private, random]\n"
+    )
+    assert main([*fit, "--write-calibration", "support.json", "--policy", "support"]) == 0
+    assert "set cacheability_calibration: support.json in policy support" in capsys.readouterr().out
+    with open(tmp_path / "litellm_config.yaml", "a", encoding="utf-8") as config:
+        config.write("      cacheability_calibration: support.json\n")
+    question = "When will my card be activated?"
+    assert main(["classify", question, "--json", "--policy", "support"]) == 0
+    assert json.loads(capsys.readouterr().out)["cacheable"] is True
+    assert main(["classify", question, "--json"]) == 0  # the block's own decision is untouched
+    assert json.loads(capsys.readouterr().out)["cacheable"] is False
