@@ -5,7 +5,8 @@ support desk whose questions are phrased "I need to update my address") may see 
 more general questions than it can accept. ``litellm-semcache calibrate --cacheability FILE
 --write-calibration PATH`` measures the classifier on the operator's labelled questions and writes the one
 shift of the ``general`` class's logit that keeps at most a budget of their cacheable questions out while
-keeping out as many of the others as possible; ``cacheability_calibration: PATH`` makes the proxy use it.
+keeping out as many of the others as possible; ``cacheability_calibration: PATH`` (in the block, or in
+one policy) makes the proxy use it.
 
 Shifting a class's logit moves every calibrated probability the way the card's own ``class_bias`` does, so
 the shift is applied to the probabilities the model already gives: ``log p + shift`` renormalized.
@@ -14,7 +15,7 @@ the shift is applied to the probabilities the model already gives: ``log p + shi
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import ConfigError
-from ..models.cacheability import DecisionRule
+from ..models.cacheability import DecisionRule, Prediction
 
 __all__ = ["SHIFTS", "CacheabilityCalibration", "Fit", "fit_general_shift", "shifted"]
 
@@ -98,7 +99,7 @@ def fit_general_shift(
     rule: DecisionRule,
     probabilities: _Array,
     cacheable: Sequence[bool],
-    admitted: Any,
+    admitted: Callable[[Prediction], bool],
     budget: float,
     fixed: Sequence[bool | None] | None = None,
     shifts: Sequence[float] = SHIFTS,
@@ -110,8 +111,8 @@ def fit_general_shift(
         rule: The classifier's decision rule (thresholds), applied after the shift.
         probabilities: The classifier's calibrated probabilities, one row per question.
         cacheable: The operator's label per question.
-        admitted: The policy: a callable from a :class:`~litellm_semcache.models.cacheability.Prediction`
-            to whether the question is cached (``keep_out_classes``, ``live_ttl_seconds``).
+        admitted: The policy: whether a prediction's question is cached (``keep_out_classes``,
+            ``live_ttl_seconds``).
         budget: The share of cacheable questions that may be kept out.
         fixed: Per question, a decision the classifier does not make (``never_cache_patterns`` → False,
             ``always_cache_patterns`` → True), or None.
@@ -124,7 +125,7 @@ def fit_general_shift(
     for shift in shifts:
         predictions = rule.decide(shifted(probabilities, column, shift))
         cached = np.array(
-            [f if f is not None else bool(admitted(p)) for f, p in zip(fixed, predictions, strict=True)],
+            [f if f is not None else admitted(p) for f, p in zip(fixed, predictions, strict=True)],
             dtype=bool,
         )
         good_out = float((~cached & truth).sum() / truth.sum()) if truth.any() else 0.0
