@@ -20,7 +20,7 @@ from ..admission.classifier import ClassifierStage
 from ..embedding import Embedder
 from ..errors import ConfigError
 from ..settings import SemCacheSettings
-from .classify import before_classifier, classify, question_vectors
+from .classify import before_classifier, classify, embedder_for, question_vectors
 
 __all__ = ["fit_calibration", "run_cacheability"]
 
@@ -64,11 +64,11 @@ def fit_calibration(
     if not any(truth):
         raise ConfigError(f"{path}: no row is labelled cacheable; the fit needs some")
     fixed = [v.cacheable if v is not None else None for v in before_classifier(texts, base, stage)]
-    embedder = embedder_factory() if embedder_factory else None
+    embedder = embedder_for(stage, base, embedder_factory() if embedder_factory else None)
     # Every row is read (the rules' own decisions are kept as they are), so the shares count them all;
     # one per call, as `classify` and a lone request through the proxy.
     probabilities = np.concatenate(
-        [stage.probabilities_many([t], question_vectors(stage, [t], base, embedder)) for t in texts]
+        [stage.probabilities_many([t], question_vectors(stage, [t], embedder)) for t in texts]
     )
     fit = fit_general_shift(
         stage.model, probabilities, truth, lambda p: stage.apply_policy(p).admitted, budget, fixed

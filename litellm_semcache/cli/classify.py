@@ -28,6 +28,7 @@ __all__ = [
     "add_classify_parser",
     "before_classifier",
     "classify",
+    "embedder_for",
     "question_vectors",
     "run_classify",
 ]
@@ -64,11 +65,11 @@ def classify(texts: list[str], settings: SemCacheSettings, embedder: Embedder | 
     verdicts = before_classifier(texts, settings, stage)
     pending = [i for i, v in enumerate(verdicts) if v is None]
     if stage is not None and pending:
+        embedder = embedder_for(stage, settings, embedder)
         # One question per model call, as the proxy meets a lone request (int8 activations are scaled
         # per batch, so a batch could move a borderline decision).
         for i in pending:
-            vectors = question_vectors(stage, [texts[i]], settings, embedder)
-            (decision,) = stage.decide_many([texts[i]], vectors)
+            (decision,) = stage.decide_many([texts[i]], question_vectors(stage, [texts[i]], embedder))
             rule = "classifier" + (
                 f" (live_ttl_seconds {decision.ttl_seconds})" if decision.ttl_seconds else ""
             )
@@ -101,13 +102,22 @@ def before_classifier(
     return verdicts
 
 
+def embedder_for(
+    stage: ClassifierStage, settings: SemCacheSettings, embedder: Embedder | None = None
+) -> Embedder | None:
+    """The embedder the embedding head reads (made once per command); None for the text model."""
+    if not stage.reads_vector:
+        return None
+    return embedder or Embedder(settings.embedding_model, max_chars=settings.max_embedded_chars)
+
+
 def question_vectors(
-    stage: ClassifierStage, texts: list[str], settings: SemCacheSettings, embedder: Embedder | None = None
+    stage: ClassifierStage, texts: list[str], embedder: Embedder | None
 ) -> np.ndarray[Any, Any] | None:
     """The embeddings the embedding head reads (None for the text model, which reads the words)."""
     if not stage.reads_vector:
         return None
-    embedder = embedder or Embedder(settings.embedding_model, max_chars=settings.max_embedded_chars)
+    assert embedder is not None, "embedder_for() gives the embedding head its embedder"
     vectors = [e.vector for e in embedder.encode_batch([classifier_text(t) for t in texts])]
     assert all(v is not None for v in vectors)  # the classifier's reading is short enough to embed
     return np.stack(vectors)  # type: ignore[arg-type]

@@ -210,3 +210,26 @@ def test_a_policys_calibration_is_fitted_and_checked_under_its_name(
     assert json.loads(capsys.readouterr().out)["cacheable"] is True
     assert main(["classify", question, "--json"]) == 0  # the block's own decision is untouched
     assert json.loads(capsys.readouterr().out)["cacheable"] is False
+
+
+def test_the_embedding_head_is_fitted_with_one_embedder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each row is read alone, but the embedding model is loaded once per command, not once per row."""
+    from litellm_semcache.cli import classify as classify_module
+    from litellm_semcache.embedding import Embedder
+
+    made: list[object] = []
+    real = Embedder
+
+    def counted(*args: object, **kwargs: object) -> object:
+        made.append(args)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(classify_module, "Embedder", counted)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SEMCACHE_CACHEABILITY_MODEL", "embedding")
+    labelled = str(_labelled(tmp_path / "labelled.csv"))
+    assert main(["calibrate", "--cacheability", labelled, "--write-calibration", "c.json"]) == 0
+    assert len(made) == 2  # the fit's, then the confusion table's
+    assert CacheabilityCalibration.load(tmp_path / "c.json").model == "cacheability-minilm-mlp-2"
