@@ -26,7 +26,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..errors import ConfigError
 from ..models.cacheability import DecisionRule, Prediction
 
-__all__ = ["SHIFTS", "CacheabilityCalibration", "Fit", "fit_general_shift", "shifted"]
+__all__ = [
+    "SHIFTS",
+    "CacheabilityCalibration",
+    "Fit",
+    "decide_shifted",
+    "fit_general_shift",
+    "shifted",
+]
 
 #: Shifts of the general logit tried by the fit: from 3 toward keeping out to 6 toward caching.
 SHIFTS: tuple[float, ...] = tuple(round(-3.0 + 0.25 * i, 2) for i in range(37))
@@ -85,6 +92,13 @@ def shifted(probabilities: _Array, column: int, shift: float) -> _Array:
     return out
 
 
+def decide_shifted(rule: DecisionRule, probabilities: _Array, shift: float | None) -> list[Prediction]:
+    """The rule's decisions after shifting the cacheable class's logit (None: as the model gives them)."""
+    if shift is not None:
+        probabilities = shifted(probabilities, rule.classes.index(rule.cacheable_class), shift)
+    return rule.decide(probabilities)
+
+
 @dataclass(frozen=True)
 class Fit:
     """The chosen shift and every shift's kept-out shares (cacheable, not cacheable)."""
@@ -120,10 +134,9 @@ def fit_general_shift(
     """
     truth = np.asarray(cacheable, dtype=bool)
     fixed = list(fixed) if fixed is not None else [None] * len(truth)
-    column = rule.classes.index(rule.cacheable_class)
     table = []
     for shift in shifts:
-        predictions = rule.decide(shifted(probabilities, column, shift))
+        predictions = decide_shifted(rule, probabilities, shift)
         cached = np.array(
             [f if f is not None else admitted(p) for f, p in zip(fixed, predictions, strict=True)],
             dtype=bool,

@@ -28,7 +28,7 @@ from ..models.batching import MicroBatcher
 from ..models.cacheability import CacheabilityModel, Prediction
 from ..models.cacheability_text import TextCacheabilityModel
 from ..settings import SemCacheSettings
-from .calibration import CacheabilityCalibration, shifted
+from .calibration import CacheabilityCalibration, decide_shifted
 
 __all__ = ["PREFIX_CHARS", "PREFIX_WORDS", "ClassDecision", "ClassifierStage", "classifier_text"]
 
@@ -171,10 +171,7 @@ class ClassifierStage:
 
     def predictions(self, probabilities: np.ndarray[Any, Any]) -> list[Prediction]:
         """The model's decision on its probabilities, after this policy's calibration."""
-        if self.calibration is not None:
-            column = self.model.classes.index(self.model.cacheable_class)
-            probabilities = shifted(probabilities, column, self.calibration)
-        return self.model.decide(probabilities)
+        return decide_shifted(self.model, probabilities, self.calibration)
 
     def probabilities_many(
         self, texts: list[str], vectors: np.ndarray[Any, Any] | None = None
