@@ -236,7 +236,7 @@ class Pipeline:
                 unavailable = f"policy {policy.name}: the cacheability classifier is unavailable ({exc}); "
                 unavailable += "nothing is cached under it"
                 logger.warning("litellm-semcache: %s", unavailable)
-                self.metrics.problem("classifier_unavailable", unavailable)
+                self.metrics.problem(f"classifier_unavailable:{policy.name}", unavailable)
                 classifier = None
         return _Runtime(settings, verification, classifier, unavailable)
 

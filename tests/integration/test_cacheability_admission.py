@@ -134,3 +134,7 @@ async def test_a_policy_calibrated_for_its_use_case_leaves_the_others_alone(
     general = "What is the boiling point of water at sea level?"
     assert (await backend.lookup(chat(general, group="legacy"))).reason == "classifier_unavailable"
     assert (await backend.lookup(chat(general))).status == "miss"
+    await backend.metrics.flush(backend.store.client())
+    problems = (await stats(backend.store)).summary()["problems"]
+    assert set(problems) == {"classifier_unavailable:stale"}  # named per policy; the block's is fine
+    assert "recalibrate" in problems["classifier_unavailable:stale"]["message"]
