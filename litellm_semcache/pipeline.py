@@ -223,10 +223,14 @@ class Pipeline:
     def _runtime_for(self, policy: Policy) -> _Runtime:
         """A policy's settings, with the default's models reused where its settings leave them alone."""
         settings = effective_settings(self.settings, policy)
-        gates = ("target_precision", "similarity_threshold", "verifier_threshold")
+        gates = ("target_precision", "similarity_threshold", "verifier_threshold", "calibration_profile")
         verification = self.verification
         if any(getattr(settings, f) != getattr(self.settings, f) for f in gates):
             verification = Verification.from_settings(settings, learned=self.verification.learned)
+            problem = verification.unavailable
+            if problem is not None and problem != self.verification.unavailable:
+                # e.g. its own profile is for another verifier: this policy's semantic hits are off only
+                self.metrics.problem(f"verifier_unavailable:{policy.name}", problem)
         classifier, unavailable = self.classifier, self.classifier_unavailable
         classes = ("keep_out_classes", "live_ttl_seconds", "cacheability_calibration")
         if classifier is not None and any(getattr(settings, f) != getattr(self.settings, f) for f in classes):

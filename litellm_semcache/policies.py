@@ -3,7 +3,8 @@
 A policy matches requests by model group, team, key alias, namespace, or a tag the key's or team's
 LiteLLM metadata carries (``semcache_policy: clinical``), and sets how the cache treats them: ``mode``
 (``off``, ``exact_only``, ``shadow``, ``serve``), the target precision or an expert threshold, TTLs,
-isolation, the cacheability classes to keep out. A tag names its policy whatever the order; otherwise the
+isolation, the cacheability classes to keep out, and its own calibration files (the classifier's shift,
+the verifier's gates). A tag names its policy whatever the order; otherwise the
 first policy that matches wins, and unmatched requests get the block's defaults.
 
 Entries are kept per policy: the policy's name is part of the scope, so an answer cached for the support
@@ -52,6 +53,7 @@ POLICY_SETTINGS = (
     "keep_out_classes",
     "live_ttl_seconds",
     "cacheability_calibration",
+    "calibration_profile",
 )
 
 
@@ -94,6 +96,9 @@ class Policy(BaseModel):
     live_ttl_seconds: int | None = Field(default=None, gt=0)
     cacheability_calibration: Path | None = Field(
         default=None, description="This use case's own `calibrate --write-calibration` file."
+    )
+    calibration_profile: Path | None = Field(
+        default=None, description="This use case's own `calibrate --write-profile` file (verifier gates)."
     )
 
     @model_validator(mode="after")

@@ -301,6 +301,17 @@ def check_learned_verifier(settings: SemCacheSettings) -> Finding:
             "reinstall the package (its artifacts/verifier/ must hold model.onnx), fix verifier_model / "
             "calibration_profile, or set learned_verifier: false (rule checks only)",
         )
+    for policy in settings.policies:
+        if policy.calibration_profile is None:
+            continue
+        own = Verification.from_settings(effective_settings(settings, policy), learned=verification.learned)
+        if own.unavailable is not None:
+            return Finding(
+                "learned verifier",
+                "problem",
+                f"policy {policy.name}: {own.unavailable}",
+                f"fix or recalibrate policy {policy.name}'s calibration_profile",
+            )
     return Finding("learned verifier", "ok", verification.describe())
 
 

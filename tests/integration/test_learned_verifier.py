@@ -55,3 +55,37 @@ async def test_a_profile_measured_with_another_verifier_is_refused(
     stale.write_text(json.dumps({**shipped.model_dump(), "verifier": "0.0.1"}))
     backend = backend_factory(calibration_profile=stale)
     assert "recalibrate" in (backend.pipeline.verification.unavailable or "")
+
+
+async def test_a_policy_reads_its_own_profile_and_only_it_loses_hits_to_a_stale_one(
+    backend_factory: Any, tmp_path: Path
+) -> None:
+    shipped = CalibrationProfile.load()
+    # A team's own profile, stricter than the shipped one at every target (its data said so).
+    strict = tmp_path / "strict.json"
+    rows = [{**row.model_dump(), "score_threshold": 0.9999} for row in shipped.rows]
+    strict.write_text(json.dumps({**shipped.model_dump(), "rows": rows}))
+    stale = tmp_path / "stale.json"
+    stale.write_text(json.dumps({**shipped.model_dump(), "verifier": "0.0.1"}))
+    backend = backend_factory(
+        policies=[
+            {"name": "strict", "match": {"model_groups": ["legal"]}, "calibration_profile": strict},
+            {"name": "stale", "match": {"model_groups": ["old"]}, "calibration_profile": stale},
+        ]
+    )
+    for group in ("gpt-a", "legal", "old"):
+        await backend.async_set_cache(
+            "k", completion("Paris."), **chat("What is the capital of France?", group=group)
+        )
+    paraphrase = "Which city is the capital of France?"
+    assert (await backend.lookup(chat(paraphrase))).reason == "semantic"  # the block's shipped profile
+    refused = await backend.lookup(chat(paraphrase, group="legal"))
+    assert refused.status == "miss" and refused.reason == "verifier"  # judged, below the team's bar
+    stale_miss = await backend.lookup(chat(paraphrase, group="old"))
+    assert (stale_miss.status, stale_miss.reason) == ("miss", "verifier_unavailable")
+    exact = await backend.lookup(chat("What is the capital of France?", group="old"))
+    assert exact.reason == "exact"  # exact repeats still serve under the stale policy
+    await backend.metrics.flush(backend.store.client())
+    problems = (await stats(backend.store)).summary()["problems"]
+    assert set(problems) == {"verifier_unavailable:stale"}
+    assert "recalibrate" in problems["verifier_unavailable:stale"]["message"]

@@ -100,3 +100,22 @@ def test_an_unreachable_redis_is_a_problem_and_the_exit_status_says_so(
 )
 def test_ages_read_as_words(seconds: float, text: str) -> None:
     assert describe_age(seconds) == text
+
+
+def test_a_policys_own_verifier_profile_is_checked(tmp_path: Path) -> None:
+    import json
+
+    from litellm_semcache.policies import Policy, PolicyMatch
+    from litellm_semcache.verification.profile import CalibrationProfile
+
+    stale = tmp_path / "stale.json"
+    stale.write_text(json.dumps({**CalibrationProfile.load().model_dump(), "verifier": "0.0.1"}))
+    assert doctor.check_learned_verifier(SemCacheSettings()).status == "ok"
+    policy = Policy(name="legal", match=PolicyMatch(model_groups=["legal"]), calibration_profile=stale)
+    found = doctor.check_learned_verifier(SemCacheSettings(policies=[policy]))
+    assert (
+        found.status == "problem"
+        and found.detail.startswith("policy legal:")
+        and "recalibrate" in found.detail
+    )
+    assert "policy legal's calibration_profile" in (found.fix or "")
