@@ -180,8 +180,11 @@ def _hard(split: str) -> tuple[PairSet, list[str]]:
     return pairs, [r["category"] for r in rows]
 
 
-def build_cases(data: Path, vectors: Vectors, k: int, limit: int | None) -> dict[str, dict[str, Case]]:
-    """The validation cases and the test cases, by set name (``limit``: queries per set)."""
+def build_cases(
+    data: Path, vectors: Vectors, k: int, limit: int | None, *, test: bool = True
+) -> dict[str, dict[str, Case]]:
+    """The validation cases and (unless ``test`` is false) the test cases, by set name (``limit``: queries
+    per set)."""
     bank = load_intent_split(str(data / "banking77" / "train.csv"))
     bank_fill, bank_held = holdout_split(bank)
     clinc = str(data / "clinc150" / "data_full.json")
@@ -197,22 +200,30 @@ def build_cases(data: Path, vectors: Vectors, k: int, limit: int | None) -> dict
         "Quora pairs": pair_case("Quora", _limit_pairs(qqp_held, limit), vectors),
         "hard cases": pair_case("hard", hard_dev[0], vectors, hard_dev[1]),
     }
+    if not test:
+        return {"validation": validation}
     log("embedding and searching the test sets")
-    test = {
-        "Banking77": intent_case(
-            "Banking77",
-            bank,
-            _limit(load_intent_split(str(data / "banking77" / "test.csv")), limit),
-            vectors,
-            k,
-        ),
-        "CLINC150 (+oos)": intent_case(
-            "CLINC150", clinc_train, _limit(load_intent_split(f"{clinc}:test+oos_test"), limit), vectors, k
-        ),
-        "Quora pairs": pair_case("Quora", _limit_pairs(_qqp(data, "test"), limit), vectors),
-        "hard cases": pair_case("hard", hard_test[0], vectors, hard_test[1]),
+    return {
+        "validation": validation,
+        "test": {
+            "Banking77": intent_case(
+                "Banking77",
+                bank,
+                _limit(load_intent_split(str(data / "banking77" / "test.csv")), limit),
+                vectors,
+                k,
+            ),
+            "CLINC150 (+oos)": intent_case(
+                "CLINC150",
+                clinc_train,
+                _limit(load_intent_split(f"{clinc}:test+oos_test"), limit),
+                vectors,
+                k,
+            ),
+            "Quora pairs": pair_case("Quora", _limit_pairs(_qqp(data, "test"), limit), vectors),
+            "hard cases": pair_case("hard", hard_test[0], vectors, hard_test[1]),
+        },
     }
-    return {"validation": validation, "test": test}
 
 
 # --- scoring -------------------------------------------------------------------------------------------

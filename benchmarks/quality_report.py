@@ -7,7 +7,7 @@ from typing import Any
 
 from litellm_semcache.ops.estimates import wilson_interval
 
-__all__ = ["TARGETS", "markdown", "plot_curves", "targets"]
+__all__ = ["TARGETS", "best_at_recall", "markdown", "plot_curves", "targets"]
 
 #: The issue's targets on the test splits, at the shipped defaults.
 TARGETS = (
@@ -36,7 +36,7 @@ def _kind(name: str) -> str:
     return "pairs" if name in ("Quora pairs", "hard cases") else "intents"
 
 
-def _best_at_recall(curve: list[dict[str, Any]], recall: float) -> dict[str, Any] | None:
+def best_at_recall(curve: list[dict[str, Any]], recall: float) -> dict[str, Any] | None:
     passing = [r for r in curve if r["recall"] >= recall]
     return max(passing, key=lambda r: r["precision"]) if passing else None
 
@@ -47,7 +47,7 @@ def targets(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     rows = report["rows"]["test"][new]
     out = []
     quora = rows["Quora pairs"]
-    best = _best_at_recall(report["curves"]["test"]["Quora pairs"], 0.6)
+    best = best_at_recall(report["curves"]["test"]["Quora pairs"], 0.6)
     met = quora["precision"] >= 0.88 and quora["recall"] >= 0.6
     extra = f"; best on the score curve at recall >= 60%: {best['precision']:.2%}" if best else ""
     out.append(

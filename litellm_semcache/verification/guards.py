@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..stages import PASSED, StageResult
+from .lexicon import NOT_UNITS
 from .stages import Trial
 
 __all__ = ["INSTRUCTION_MARKERS", "InstructionGuard", "PayloadGuard", "instructions", "payloads"]
@@ -148,7 +149,8 @@ def _is_payload(token: str, after_number: bool) -> bool:
             and len(token) > 3
             and not re.fullmatch(r"(?:[A-Za-z]\.)+[A-Za-z]?", token)
         )
-        or (after_number and token.isalpha() and len(token) <= 4)  # a unit: 1 MB is not 1 Mb
+        # a unit: 1 MB is not 1 Mb
+        or (after_number and token.isalpha() and len(token) <= 4 and token.lower() not in NOT_UNITS)
         or _unpronounceable(token)
     )
 

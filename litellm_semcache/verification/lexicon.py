@@ -16,6 +16,7 @@ __all__ = [
     "NEGATION",
     "NEG_PREFIXES",
     "NEUTRAL_BETWEEN",
+    "NOT_UNITS",
     "NUMBER_WORDS",
     "ORDINALS",
     "PERSON",
@@ -293,3 +294,15 @@ def tokens(text: str) -> list[str]:
     for pat, rep in _CONTRACTION_PATTERNS:
         t = pat.sub(rep, t)
     return _TOKEN.findall(t)
+
+
+#: Short words that follow a number without being its unit ("NEET 2 from NEET 1", "500 and 1000",
+#: "in 2016 is"): closed-class English words, so a unit is only ever a content word or a symbol.
+NOT_UNITS = frozenset(
+    """
+a an the and or nor but if so as at by for from in into of off on onto out per than that then to up upon via
+with vs is are was were be am do does did has had have can may will would must how what when why who whom which
+where i me my we us our you your he him his she her it its they them this these those not no yes all any both
+each few more most some such only also just too very ago yet
+""".split()
+)

@@ -95,6 +95,9 @@ def main() -> None:
     parser.add_argument("--val", type=Path, default=WORK / "val_pairs.csv")
     parser.add_argument("--out", type=Path, default=WORK / "model")
     parser.add_argument("--init", type=Path, default=None, help="start from this model (default: base model)")
+    parser.add_argument(
+        "--tokenizer", type=Path, default=None, help="tokenizer of --init when it is not MiniLM's (a teacher)"
+    )
     parser.add_argument("--ckpt", type=Path, default=WORK / "ckpt.pt")
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--batch-size", type=int, default=32)
@@ -121,7 +124,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
-    tokenizer = AutoTokenizer.from_pretrained(str(base_model_path()))
+    tokenizer = AutoTokenizer.from_pretrained(str(args.tokenizer or base_model_path()))
     start = str(args.init or base_model_path())
     model = AutoModelForSequenceClassification.from_pretrained(start, num_labels=1)
     if args.keep_layers:
