@@ -137,10 +137,14 @@ def _unpronounceable(word: str) -> bool:
     return vowels / len(lower) < 0.12 or (len(set(lower)) <= 3 and len(lower) >= 8)
 
 
-def _is_payload(token: str, after_number: bool) -> bool:
+def _has_digit(token: str) -> bool:
+    return any(ch.isdigit() for ch in token)
+
+
+def _is_payload(token: str, after_number: bool, before_number: bool = False) -> bool:
     inner = token[:-1] if token.endswith("!") else token
     return (
-        any(ch.isdigit() for ch in token)
+        _has_digit(token)
         or any(ch in _OPERATORS for ch in token)
         or ("!" in inner and len(inner) > 1)
         or bool(re.search(r"[a-z][A-Z]", token))  # camelCase identifiers, mW
@@ -149,8 +153,13 @@ def _is_payload(token: str, after_number: bool) -> bool:
             and len(token) > 3
             and not re.fullmatch(r"(?:[A-Za-z]\.)+[A-Za-z]?", token)
         )
-        # a unit: 1 MB is not 1 Mb
-        or (after_number and token.isalpha() and len(token) <= 4 and token.lower() not in NOT_UNITS)
+        # a unit (1 MB is not 1 Mb), or a word relating two numbers (1 in 10 is not 1 to 10)
+        or (
+            after_number
+            and token.isalpha()
+            and len(token) <= 4
+            and (before_number or token.lower() not in NOT_UNITS)
+        )
         or _unpronounceable(token)
     )
 
@@ -174,14 +183,12 @@ def payloads(text: str) -> Counter[str]:
         for match in pattern.finditer(text):
             found[match.group(0).strip("\"'“”‘’")] += 1
         text = pattern.sub(" ", text)
-    previous_number = False
-    for raw in _THOUSANDS.sub("", text).split():
-        token = raw.strip(_EDGE)
-        if not token:
-            continue
-        if _is_payload(token, previous_number):
+    words = [t for t in (raw.strip(_EDGE) for raw in _THOUSANDS.sub("", text).split()) if t]
+    for i, token in enumerate(words):
+        after = i > 0 and _has_digit(words[i - 1])
+        before = i + 1 < len(words) and _has_digit(words[i + 1])
+        if _is_payload(token, after, before):
             found[token] += 1
-        previous_number = any(ch.isdigit() for ch in token)
     return found
 
 

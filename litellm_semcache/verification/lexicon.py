@@ -296,8 +296,9 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(t)
 
 
-#: Short words that follow a number without being its unit ("NEET 2 from NEET 1", "500 and 1000",
-#: "in 2016 is"): closed-class English words, so a unit is only ever a content word or a symbol.
+#: Short words that follow a number without being its unit ("NEET 2 from NEET 1", "in 2016 is"):
+#: closed-class English words, so a unit is only ever a content word or a symbol. Between two numbers
+#: they still count ("1 in 10", "500 or 1000"): there they relate the numbers.
 NOT_UNITS = frozenset(
     """
 a an the and or nor but if so as at by for from in into of off on onto out per than that then to up upon via

@@ -171,6 +171,8 @@ def test_an_added_instruction_makes_another_question(asked: str, stored: str) ->
         ),
         ("Count the letter a in this string: oqvfkxzmbt", "Count the letter a in this string: cgvjwqrtkp"),
         ("SELECT name FROM users WHERE age < 30", "SELECT name FROM users WHERE age > 30"),
+        # a function word between two numbers relates them
+        ("Are the odds 1 in 10?", "Are the odds 1 to 10?"),
         ('What does "carpe diem" mean?', 'What does "memento mori" mean?'),
     ],
 )
