@@ -51,6 +51,8 @@ class Pair:
     b: str
     same: int
     source: str
+    teacher: float | None = None
+    """A larger model's probability for the pair (``teacher_scores.py``), the soft target of distillation."""
 
 
 @dataclass(frozen=True)
@@ -75,19 +77,29 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 
 def write_pairs(path: Path, pairs: Sequence[Pair]) -> None:
-    """Write pairs as CSV ``a,b,same,source``."""
+    """Write pairs as CSV ``a,b,same,source`` (and ``teacher`` when any pair has a teacher score)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    scored = any(p.teacher is not None for p in pairs)
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["a", "b", "same", "source"])
+        writer.writerow(["a", "b", "same", "source"] + (["teacher"] if scored else []))
         for p in pairs:
-            writer.writerow([p.a, p.b, p.same, p.source])
+            row: list[object] = [p.a, p.b, p.same, p.source]
+            if scored:
+                row.append("" if p.teacher is None else f"{p.teacher:.6f}")
+            writer.writerow(row)
 
 
 def read_pairs(path: Path) -> list[Pair]:
-    """Pairs from a CSV with ``a,b,same`` and optional ``source``/``category``."""
+    """Pairs from a CSV with ``a,b,same`` and optional ``source``/``category`` and ``teacher``."""
     return [
-        Pair(r["a"], r["b"], int(r["same"]), r.get("source") or r.get("category") or path.stem)
+        Pair(
+            r["a"],
+            r["b"],
+            int(r["same"]),
+            r.get("source") or r.get("category") or path.stem,
+            float(r["teacher"]) if r.get("teacher") else None,
+        )
         for r in read_csv(path)
     ]
 

@@ -1,6 +1,6 @@
 """Fine-tune all-MiniLM-L6-v2 as a cross-encoder on ``work/train_pairs.csv``; write ``work/model/``.
 
-Plain PyTorch: BCE on the label, AdamW with linear warm-up and decay, batches of similar length (little
+Plain PyTorch: BCE on the label (``--distill``: on its mix with a teacher's probability), AdamW with linear warm-up and decay, batches of similar length (little
 padding). A checkpoint (model, optimizer, schedule, step) is written every ``--save-every`` steps to
 ``work/ckpt.pt``; ``--resume`` continues from it. Validation metrics (``work/val_pairs.csv``) are printed
 at the end, and every ``--eval-every`` steps.
@@ -39,7 +39,7 @@ def batches(
         out += [part[i : i + per] for i in range(0, len(part), per)]
     rng.shuffle(out)
     if both_orders:
-        out = [b + [Pair(p.b, p.a, p.same, p.source) for p in b] for b in out]
+        out = [b + [Pair(p.b, p.a, p.same, p.source, p.teacher) for p in b] for b in out]
     return out
 
 
@@ -76,6 +76,14 @@ def predict(
         out[ids] = torch.sigmoid(logits).numpy()
     model.train()
     return out
+
+
+def target(pair: Pair, distill: float) -> float:
+    """The pair's training target: its label, or with ``distill`` a mix of the label and the teacher's
+    probability (soft targets carry how sure a larger model is, which a hard label cannot)."""
+    if pair.teacher is None or distill <= 0.0:
+        return float(pair.same)
+    return distill * pair.teacher + (1.0 - distill) * float(pair.same)
 
 
 def evaluate(model: Any, tokenizer: Any, val: list[Pair], max_length: int) -> None:
@@ -118,6 +126,12 @@ def main() -> None:
     parser.add_argument("--both-orders", action="store_true", help="each pair as (a, b) and (b, a) per batch")
     parser.add_argument(
         "--freeze-word-embeddings", action="store_true", help="do not train the 30k x 384 word embeddings"
+    )
+    parser.add_argument(
+        "--distill",
+        type=float,
+        default=0.0,
+        help="weight of the teacher's probability in the target of pairs that have one (0: labels only)",
     )
     args = parser.parse_args()
 
@@ -162,7 +176,7 @@ def main() -> None:
         batch = plan[step]
         inputs = encode(tokenizer, batch, args.max_length)
         logits = model(**inputs).logits[:, 0]
-        loss = loss_fn(logits, torch.tensor([float(p.same) for p in batch]))
+        loss = loss_fn(logits, torch.tensor([target(p, args.distill) for p in batch]))
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
