@@ -1,9 +1,9 @@
 """Fine-tune all-MiniLM-L6-v2 as a cross-encoder on ``work/train_pairs.csv``; write ``work/model/``.
 
-Plain PyTorch: BCE on the label (``--distill``: on its mix with a teacher's probability), AdamW with linear warm-up and decay, batches of similar length (little
-padding). A checkpoint (model, optimizer, schedule, step) is written every ``--save-every`` steps to
-``work/ckpt.pt``; ``--resume`` continues from it. Validation metrics (``work/val_pairs.csv``) are printed
-at the end, and every ``--eval-every`` steps.
+Plain PyTorch: BCE on the label (``--distill``: on its mix with a teacher's probability), AdamW with linear
+warm-up and decay, batches of similar length (little padding). A checkpoint (model, optimizer, schedule,
+step) is written every ``--save-every`` steps to ``work/ckpt.pt``; ``--resume`` continues from it.
+Validation metrics (``work/val_pairs.csv``) are printed at the end, and every ``--eval-every`` steps.
 """
 
 from __future__ import annotations
