@@ -141,7 +141,7 @@ def _has_digit(token: str) -> bool:
     return any(ch.isdigit() for ch in token)
 
 
-def _is_payload(token: str, after_number: bool, before_number: bool = False) -> bool:
+def _is_payload(token: str, after_number: bool, before_number: bool) -> bool:
     inner = token[:-1] if token.endswith("!") else token
     return (
         _has_digit(token)
@@ -184,9 +184,10 @@ def payloads(text: str) -> Counter[str]:
             found[match.group(0).strip("\"'“”‘’")] += 1
         text = pattern.sub(" ", text)
     words = [t for t in (raw.strip(_EDGE) for raw in _THOUSANDS.sub("", text).split()) if t]
+    digits = [_has_digit(w) for w in words]
     for i, token in enumerate(words):
-        after = i > 0 and _has_digit(words[i - 1])
-        before = i + 1 < len(words) and _has_digit(words[i + 1])
+        after = i > 0 and digits[i - 1]
+        before = i + 1 < len(words) and digits[i + 1]
         if _is_payload(token, after, before):
             found[token] += 1
     return found
