@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 from benchmarks.common import (
@@ -70,11 +71,11 @@ def measure(data: Any, target: float) -> dict[str, Any]:
         gates, _ = found
         rows = {n: at(d, gates) for n, d in data_by_set.items()}
         quora = data_by_set["Quora pairs"]
-        curve = [r.__dict__ for r in sweep(quora, [gates.gate], [gates.top_n], SCORES)]
+        curve = [asdict(r) for r in sweep(quora, [gates.gate], [gates.top_n], SCORES)]
         best = best_at_recall(curve, 0.6)
         out[name] = {
             "gates": gates.model_dump(),
-            "rows": {n: r.__dict__ for n, r in rows.items()},
+            "rows": {n: asdict(r) for n, r in rows.items()},
             "quora_precision_at_recall_60": best["precision"] if best else None,
             "quora_max_recall": max(r["recall"] for r in curve),
         }

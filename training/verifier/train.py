@@ -9,6 +9,7 @@ Validation metrics (``work/val_pairs.csv``) are printed at the end, and every ``
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import random
 import time
@@ -39,7 +40,7 @@ def batches(
         out += [part[i : i + per] for i in range(0, len(part), per)]
     rng.shuffle(out)
     if both_orders:
-        out = [b + [Pair(p.b, p.a, p.same, p.source, p.teacher) for p in b] for b in out]
+        out = [b + [dataclasses.replace(p, a=p.b, b=p.a) for p in b] for b in out]
     return out
 
 
