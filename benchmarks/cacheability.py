@@ -12,7 +12,10 @@ Sets (labels written down in the repository, never tuned on the evaluation sets)
 Filters: the shipped default (phrases + the classifier, exactly as the proxy decides: ``classify``), the
 phrase list the previous release shipped, and the seed's seven phrases. On the dev rows it also measures,
 for each never-cache phrase of the previous release, what it adds to the classifier: the default keeps a
-phrase only where it keeps out more questions that must stay out than general ones.
+phrase only where it keeps out more questions that must stay out than general ones. On the evaluation sets
+it reports, for the report only (nothing here is chosen on them), the intents the shipped default gets most
+wrong and the trade-off the classifier offers: its decisions with the ``general`` logit shifted as an
+operator's calibration would shift it.
 
     python -m benchmarks.cacheability           # writes benchmarks/results/cacheability.{json,md}
     python -m benchmarks.cacheability --quick   # 300 rows per set, nothing written
@@ -31,6 +34,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from benchmarks.common import (
@@ -44,15 +49,21 @@ from benchmarks.common import (
 from harness.measure import percentiles
 from harness.paths import REPO_ROOT
 from litellm_semcache.admission import PatternFilter
+from litellm_semcache.admission.calibration import decide_shifted
 from litellm_semcache.admission.classifier import ClassifierStage
 from litellm_semcache.cli.classify import classify
 from litellm_semcache.embedding import Embedder
+from litellm_semcache.models.cacheability_text import TextCacheabilityModel
 from litellm_semcache.settings import SemCacheSettings
 
 MODULE = "benchmarks.cacheability"
 LABELS = REPO_ROOT / "training" / "cacheability"
 CLASSES = ("general", "private", "live", "random", "other")
 QUICK_LIMIT = 300
+#: Shifts of the ``general`` logit shown in the trade-off table (the calibration's own mechanism and range).
+TRADE_OFF_SHIFTS = (-0.5, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 5.25, 5.5)
+#: Intents listed per evaluation set, worst first.
+WORST_INTENTS = 12
 #: The seed's never-cache phrases.
 SEED_PHRASES = ("my account", "my order", "my balance", "today", "right now", "current", "this week")
 #: The phrase list the previous release shipped (the seed's seven and 25 more).
@@ -81,19 +92,54 @@ def written(split: str) -> Rows:
     return rows
 
 
-def clinc_test(data: Path) -> Rows:
+def clinc_test(data: Path) -> list[tuple[str, str, str]]:
+    """(text, class, intent) of every CLINC150 test query."""
     labels = {r["intent"]: r["class"] for r in _read(LABELS / "eval_labels" / "clinc150_intent_classes.csv")}
     document = json.loads((data / "clinc150" / "data_full.json").read_text(encoding="utf-8"))
-    return [(text, labels[intent]) for text, intent in document["test"]]
+    return [(text, labels[intent], intent) for text, intent in document["test"]]
 
 
-def banking_test(data: Path) -> Rows:
+def banking_test(data: Path) -> list[tuple[str, str, str]]:
+    """(text, class, intent) of every Banking77 test query."""
     labels = {r["intent"]: r["class"] for r in _read(LABELS / "eval_labels" / "banking77_intent_classes.csv")}
-    return [(r["text"], labels[r["category"]]) for r in _read(data / "banking77" / "test.csv")]
+    return [(r["text"], labels[r["category"]], r["category"]) for r in _read(data / "banking77" / "test.csv")]
 
 
-def _limit(rows: Rows, n: int | None) -> Rows:
+def _limit(rows: list[Any], n: int | None) -> list[Any]:
     return rows if n is None or n >= len(rows) else random.Random(1).sample(rows, n)
+
+
+def worst_intents(
+    rows: list[tuple[str, str, str]], cached: Sequence[bool], n: int = WORST_INTENTS
+) -> list[dict[str, Any]]:
+    """The intents with the most wrong decisions: general ones kept out, the others let in."""
+    wrong: Counter[str] = Counter()
+    totals: Counter[str] = Counter()
+    label_of = {}
+    for (_, label, intent), c in zip(rows, cached, strict=True):
+        totals[intent] += 1
+        label_of[intent] = label
+        wrong[intent] += c if label in ("private", "live", "random") else (label == "general" and not c)
+    return [
+        {"intent": i, "class": label_of[i], "wrong": k, "n": totals[i]} for i, k in wrong.most_common(n) if k
+    ]
+
+
+def trade_off(rows: list[tuple[str, str, str]]) -> list[dict[str, Any]]:
+    """The classifier alone, its ``general`` logit shifted: the share of each class kept out per shift."""
+    stage = ClassifierStage.from_settings(SemCacheSettings(redis_url="redis://unused"))
+    assert stage is not None and isinstance(stage.model, TextCacheabilityModel)
+    model = stage.model
+    texts = [t for t, _, _ in rows]
+    # In batches of 64, as training/cacheability/evaluate.py reads them (int8 activations scale per batch).
+    probabilities = np.concatenate([model.probabilities(texts[i : i + 64]) for i in range(0, len(texts), 64)])
+    table = []
+    for shift in TRADE_OFF_SHIFTS:
+        decisions = decide_shifted(model, probabilities, shift or None)
+        table.append(
+            {"shift": shift, **kept_out([(t, c) for t, c, _ in rows], [d.cacheable for d in decisions])}
+        )
+    return table
 
 
 def kept_out(rows: Rows, cached: Sequence[bool]) -> dict[str, dict[str, Any]]:
@@ -172,12 +218,16 @@ def classifier_cost(texts: Sequence[str], embedder: Embedder) -> dict[str, dict[
 
 def measure(data: Path, limit: int | None) -> dict[str, Any]:
     embedder = Embedder(SemCacheSettings().embedding_model)
-    sets = {
-        "dev (written)": _limit(written("dev"), limit),
-        "test (written)": _limit(written("test"), limit),
+    evaluation = {
         "CLINC150 test": _limit(clinc_test(data), limit),
         "Banking77 test": _limit(banking_test(data), limit),
     }
+    sets: dict[str, Rows] = {
+        "dev (written)": _limit(written("dev"), limit),
+        "test (written)": _limit(written("test"), limit),
+        **{name: [(t, c) for t, c, _ in rows] for name, rows in evaluation.items()},
+    }
+    worst: dict[str, list[dict[str, Any]]] = {}
     results: dict[str, dict[str, Any]] = {}
     errors: dict[str, list[str]] = {}
     for name, decide in filters(embedder).items():
@@ -192,12 +242,16 @@ def measure(data: Path, limit: int | None) -> dict[str, Any]:
                     for (text, label), c in zip(rows, cached, strict=True)
                     if (label == "general" and not c) or (label in ("private", "live", "random") and c)
                 ][:12]
+            if name.startswith("shipped") and set_name in evaluation:
+                worst[set_name] = worst_intents(evaluation[set_name], cached)
     sample = [t for t, _ in _limit(sets["CLINC150 test"], 400)]
     return {
         "classifier_ms": classifier_cost(sample, embedder),
         "sets": {k: len(v) for k, v in sets.items()},
         "results": results,
         "errors": errors,
+        "worst_intents": worst,
+        "trade_off": {name: trade_off(rows) for name, rows in evaluation.items()},
         "phrases": phrase_value(sets["dev (written)"], embedder),
     }
 
@@ -237,6 +291,35 @@ def markdown(report: dict[str, Any]) -> str:
     lines += ["", "### The shipped default's errors (first 12 per test set)", ""]
     for set_name, errors in report["errors"].items():
         lines += [f"- {set_name}: " + ("; ".join(errors) if errors else "none")]
+    lines += [
+        "",
+        "### The intents the shipped default gets most wrong",
+        "",
+        "A general intent counts its questions kept out; a private, live or random one its questions let in.",
+        "",
+    ]
+    for set_name, rows in report["worst_intents"].items():
+        cells = [f"`{r['intent']}` ({r['class']}) {r['wrong']}/{r['n']}" for r in rows]
+        lines += [f"- {set_name}: " + (", ".join(cells) if cells else "none")]
+    lines += [
+        "",
+        "### The classifier's trade-off (report only: nothing is chosen on these sets)",
+        "",
+        "The text classifier alone, its `general` logit shifted as `calibrate --cacheability "
+        "--write-calibration` would shift it (0: as shipped; positive caches more).",
+    ]
+    for set_name, table in report["trade_off"].items():
+        present = [c for c in CLASSES if any(c in row for row in table)]
+        lines += [
+            "",
+            f"{set_name}:",
+            "",
+            "| shift | " + " | ".join(present) + " |",
+            "|---:|" + "---:|" * len(present),
+        ]
+        for row in table:
+            cells = [f"{row[c]['kept_out']:.1%}" if c in row else "-" for c in present]
+            lines.append(f"| {row['shift']:+.2f} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -1,10 +1,14 @@
-"""How many threads a model call should get: the embedder and the verifier, one lone request at a time.
+"""How many threads a model call should get: the embedder and the verifier, one lone request at a time;
+and what running the cacheability classifier beside the embedder saves.
 
 A proxy's model calls come between other work (parsing, Redis round trips, LiteLLM's own bookkeeping), not
 in a tight loop, so this benchmark runs them at that spacing: embed the question, wait a Redis round trip,
 score it against a stored paraphrase with the verifier, then idle as the rest of a request would. The same
 requests run through each thread choice in turn (interleaved, so a noisy neighbour hits all of them), with
-the package's own classes (``OnnxEncoder``, ``CrossEncoderScorer``).
+the package's own classes (``OnnxEncoder``, ``CrossEncoderScorer``). A second table times the three model
+passes of a paraphrase hit at the shipped threads (embedder, text cacheability classifier, verifier), alone
+and with the classifier beside the embedder as the pipeline runs it, or after it: how much of the
+classifier's pass the two cores hide.
 
     python -m benchmarks.model_threads             # writes benchmarks/results/model_threads.{json,md}
     python -m benchmarks.model_threads --quick     # 40 requests, writes model_threads.quick.*
@@ -16,6 +20,7 @@ import argparse
 import os
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +32,7 @@ from benchmarks.common import RESULTS_DIR, command_line, cpu_model, log, publish
 from harness.measure import percentiles
 from litellm_semcache.embedding import Embedder
 from litellm_semcache.embedding.onnx_encoder import OnnxEncoder
+from litellm_semcache.models.cacheability_text import TextCacheabilityModel
 from litellm_semcache.models.cross_encoder import CrossEncoderScorer
 
 MODULE = "benchmarks.model_threads"
@@ -111,6 +117,55 @@ def run(requests: int, gap_ms: float) -> dict[str, Any]:
     return rows
 
 
+#: How the classifier's pass is placed against the embedder's (``pipeline._embed_and_classify``).
+PLACEMENTS = (
+    "embed alone",
+    "classify alone",
+    "verify alone",
+    "classify beside embed (shipped)",
+    "classify after embed",
+)
+
+
+def overlap(requests: int, gap_ms: float) -> dict[str, Any]:
+    """The three passes of a paraphrase hit at the shipped threads, each placement timed per request."""
+    embedder = Embedder("sentence-transformers/all-MiniLM-L6-v2", runtime="onnx")
+    encoder = embedder.onnx_encoder
+    assert encoder is not None
+    classifier = TextCacheabilityModel.load(threads=1)
+    scorer = CrossEncoderScorer.load(threads=1)
+    beside = ThreadPoolExecutor(1)  # the classifier's own thread, as in the pipeline
+
+    def place(name: str, asked: str, stored: str) -> None:
+        if name == "embed alone":
+            encoder.encode([asked])
+        elif name == "classify alone":
+            classifier.probabilities([asked])
+        elif name == "verify alone":
+            scorer.score([(asked, stored)])
+        elif name == "classify beside embed (shipped)":
+            classifying = beside.submit(classifier.probabilities, [asked])
+            encoder.encode([asked])
+            classifying.result()
+        else:
+            encoder.encode([asked])
+            classifier.probabilities([asked])
+
+    for asked, stored in PAIRS:  # warm-up, untimed
+        for name in PLACEMENTS:
+            place(name, asked, stored)
+    timings: dict[str, list[float]] = {name: [] for name in PLACEMENTS}
+    for i in range(requests):
+        asked, stored = PAIRS[i % len(PAIRS)]
+        for name in PLACEMENTS:
+            start = time.perf_counter()
+            place(name, asked, stored)
+            timings[name].append((time.perf_counter() - start) * 1000)
+            time.sleep(gap_ms / 1000)
+    beside.shutdown()
+    return {name: percentiles(values) for name, values in timings.items()}
+
+
 def render(results: dict[str, Any]) -> str:
     lines = [
         f"Command: `{results['command']}`  ",
@@ -127,6 +182,17 @@ def render(results: dict[str, Any]) -> str:
             f"| {name} | {row['embed_p50_ms']:.2f} | {row['embed_p90_ms']:.2f} | {row['verify_p50_ms']:.2f} "
             f"| {row['verify_p90_ms']:.2f} | {row['both_p50_ms']:.2f} |"
         )
+    if "overlap" in results:
+        lines += [
+            "",
+            "The three model passes of a paraphrase hit at the shipped threads (embedder: 2 spinning "
+            "threads; text cacheability classifier and verifier: 1 thread each), same spacing:",
+            "",
+            "| passes | p50 | p90 |",
+            "|---|---:|---:|",
+        ]
+        for name, row in results["overlap"].items():
+            lines.append(f"| {name} | {row['p50']:.2f} | {row['p90']:.2f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -143,6 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     log(f"{requests} requests per choice, {len(CHOICES)} choices")
     clock = time.perf_counter()
     choices = run(requests, args.gap_ms)
+    placements = overlap(requests, args.gap_ms)
     results = {
         "command": command_line(MODULE, argv),
         "started": started,
@@ -153,6 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "requests": requests,
         "gap_ms": args.gap_ms,
         "choices": choices,
+        "overlap": placements,
     }
     stem = args.output or RESULTS_DIR / ("model_threads.quick" if args.quick else "model_threads")
     publish(stem, results, render(results))

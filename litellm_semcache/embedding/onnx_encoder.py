@@ -45,7 +45,7 @@ class OnnxEncoder:
     """Tokenize, run the exported transformer, mean-pool, normalize.
 
     Two sessions on one model file: a lone query (a quiet proxy, where latency is what counts) runs on up
-    to ``cores`` threads that spin between calls (2 cores: 3.5 ms instead of 4.8 ms on one thread,
+    to ``cores`` threads that spin between calls (2 cores: 4.2 ms instead of 5.6 ms on one thread,
     ``benchmarks/model_threads.py``); a batch (a busy proxy, where CPU is what counts) runs on one thread
     without spinning, leaving the other core to the event loop.
     """

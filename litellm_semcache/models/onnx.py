@@ -20,8 +20,8 @@ def cpu_session(path: Path, threads: int = 1, spin: bool = False) -> Any:
 
     ``spin`` lets idle worker threads spin: only the embedder's lone-query session does. Measured at a
     proxy's request spacing on 2 cores (``benchmarks/model_threads.py``): two spinning threads embed a lone
-    query in 3.5 ms instead of 4.8 on one, but a verifier pass on two spinning threads is no faster and far
-    less steady (p90 8.5 ms against 5.0 on one thread; embed + verify p50 11.6 ms against 7.8 with the
+    query in 4.2 ms instead of 5.6 on one, but a verifier pass on two spinning threads is no faster and far
+    less steady (p90 10.7 ms against 6.1 on one thread; embed + verify p50 12.4 ms against 9.4 with the
     verifier on one thread), and spinning threads burn the cores the event loop needs under load.
     """
     import onnxruntime
