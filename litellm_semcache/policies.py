@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .settings import SemCacheSettings
 
 __all__ = [
+    "CLEARABLE_SETTINGS",
     "DEFAULT_POLICY",
     "POLICY_TAG",
     "Policy",
@@ -51,6 +52,16 @@ POLICY_SETTINGS = (
     "max_ttl_seconds",
     "isolation",
     "keep_out_classes",
+    "live_ttl_seconds",
+    "cacheability_calibration",
+    "calibration_profile",
+)
+#: Settings whose block value may be unset: a policy's explicit ``null`` clears the block's value for its
+#: requests (e.g. the block's calibration file, an expert threshold, or minutes-old live answers), where
+#: leaving the field out keeps it.
+CLEARABLE_SETTINGS = (
+    "similarity_threshold",
+    "verifier_threshold",
     "live_ttl_seconds",
     "cacheability_calibration",
     "calibration_profile",
@@ -107,15 +118,19 @@ class Policy(BaseModel):
             raise ValueError(f"`{DEFAULT_POLICY}` is the name of the block's own settings; choose another")
         if self.ttl_seconds and self.max_ttl_seconds and self.ttl_seconds > self.max_ttl_seconds:
             raise ValueError(f"policy {self.name!r}: ttl_seconds exceeds max_ttl_seconds")
-        if self.mode == "off" and any(
-            getattr(self, f) is not None for f in POLICY_SETTINGS if f not in ("mode",)
-        ):
+        if self.mode == "off" and self.overrides():
             raise ValueError(f"policy {self.name!r} is `mode: off`: its other settings would never apply")
         return self
 
     def overrides(self) -> dict[str, Any]:
-        """The settings this policy sets (the rest come from the block)."""
-        return {f: getattr(self, f) for f in POLICY_SETTINGS if f != "mode" and getattr(self, f) is not None}
+        """The settings this policy sets (the rest come from the block), including the clearable ones it
+        sets to ``null`` explicitly."""
+        return {
+            f: getattr(self, f)
+            for f in POLICY_SETTINGS
+            if f != "mode"
+            and (getattr(self, f) is not None or (f in CLEARABLE_SETTINGS and f in self.model_fields_set))
+        }
 
     def matches(
         self,

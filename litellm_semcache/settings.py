@@ -484,7 +484,9 @@ class SemCacheSettings(BaseSettings):
             return self
         token = _EXPLICIT_ONLY.set(True)  # the environment was read once already; explicit values win now
         try:
-            return type(self)(**{**self.model_dump(), **overrides})
+            # Policies are passed as they are: a dump would turn every field they leave out into an
+            # explicit null, which clears the block's value (policies.CLEARABLE_SETTINGS).
+            return type(self)(**{**self.model_dump(), "policies": self.policies, **overrides})
         except ValidationError as exc:
             raise ConfigError(_describe(exc)) from exc
         finally:

@@ -138,3 +138,24 @@ async def test_a_policy_calibrated_for_its_use_case_leaves_the_others_alone(
     problems = (await stats(backend.store)).summary()["problems"]
     assert set(problems) == {"classifier_unavailable:stale"}  # named per policy; the block's is fine
     assert "recalibrate" in problems["classifier_unavailable:stale"]["message"]
+
+
+async def test_a_policy_can_clear_the_blocks_calibration_for_its_use_case(
+    backend_factory: Any, tmp_path: Any
+) -> None:
+    from litellm_semcache.admission.calibration import CacheabilityCalibration
+    from litellm_semcache.models.cacheability_text import TextCacheabilityModel
+
+    question = "When will my card be activated?"  # cached under the support desk's fit, not the shipped one
+    path = tmp_path / "support.json"
+    version = TextCacheabilityModel.load().version
+    CacheabilityCalibration(model=version, general_shift=4.0, keep_out_budget=0.05, source="t").write(path)
+    backend = backend_factory(
+        cacheability_calibration=str(path),
+        policies=[{"name": "clinical", "match": {"model_groups": ["med"]}, "cacheability_calibration": None}],
+    )
+    await backend.async_set_cache("k", completion("Within a day."), **chat(question))
+    assert (await backend.lookup(chat(question))).reason == "exact"
+    # The clinical app asked for the shipped decision: the block's looser fit does not reach it.
+    found = await backend.lookup(chat(question, group="med"))
+    assert (found.status, found.reason) == ("filtered", "class")

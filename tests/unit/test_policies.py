@@ -139,3 +139,41 @@ def test_the_policy_tag_comes_from_the_keys_or_the_teams_metadata_the_proxy_fill
     )
     assert identity.policy_tags == ("clinical", "faq") and identity.key_alias == "my-key"
     assert identity_of({"metadata": {"user_api_key_metadata": {"semcache_policy": 7}}}).policy_tags == ()
+
+
+def test_an_explicit_null_in_a_policy_clears_the_blocks_value_and_leaving_it_out_keeps_it(
+    tmp_path: Any,
+) -> None:
+    from litellm_semcache.policies import effective_settings
+
+    calibration, profile = tmp_path / "calibration.json", tmp_path / "profile.json"
+    settings = load_settings(
+        cacheability_calibration=calibration,
+        calibration_profile=profile,
+        similarity_threshold=0.9,
+        live_ttl_seconds=300,
+        policies=[
+            {
+                "name": "strict",
+                "match": {"model_groups": ["med"]},
+                "cacheability_calibration": None,
+                "calibration_profile": None,
+                "similarity_threshold": None,
+                "live_ttl_seconds": None,
+            },
+            {"name": "faq", "match": {"model_groups": ["faq"]}, "ttl_seconds": 60},
+        ],
+    )
+    # A later copy of the settings (as the CLI and the proxy make) must not turn left-out fields into nulls.
+    settings = settings.with_overrides(ttl_seconds=120)
+    strict, faq = (effective_settings(settings, p) for p in settings.policies)
+
+    assert strict.cacheability_calibration is None and strict.calibration_profile is None
+    assert strict.similarity_threshold is None and strict.live_ttl_seconds is None
+    assert (faq.cacheability_calibration, faq.calibration_profile) == (calibration, profile)
+    assert (faq.similarity_threshold, faq.live_ttl_seconds, faq.ttl_seconds) == (0.9, 300, 60)
+
+
+def test_an_off_policy_may_not_clear_settings_either() -> None:
+    with pytest.raises(ConfigError, match="mode: off"):
+        load_settings(policies=[{"name": "legal", "mode": "off", "calibration_profile": None}])
