@@ -109,19 +109,24 @@ def _limit(rows: list[Any], n: int | None) -> list[Any]:
     return rows if n is None or n >= len(rows) else random.Random(1).sample(rows, n)
 
 
+def wrong(label: str, cached: bool) -> bool:
+    """A general question kept out, or a private, live or random one let in (``other`` is never wrong)."""
+    return (label == "general" and not cached) or (label in ("private", "live", "random") and cached)
+
+
 def worst_intents(
     rows: list[tuple[str, str, str]], cached: Sequence[bool], n: int = WORST_INTENTS
 ) -> list[dict[str, Any]]:
     """The intents with the most wrong decisions: general ones kept out, the others let in."""
-    wrong: Counter[str] = Counter()
+    errors: Counter[str] = Counter()
     totals: Counter[str] = Counter()
     label_of = {}
     for (_, label, intent), c in zip(rows, cached, strict=True):
         totals[intent] += 1
         label_of[intent] = label
-        wrong[intent] += c if label in ("private", "live", "random") else (label == "general" and not c)
+        errors[intent] += wrong(label, c)
     return [
-        {"intent": i, "class": label_of[i], "wrong": k, "n": totals[i]} for i, k in wrong.most_common(n) if k
+        {"intent": i, "class": label_of[i], "wrong": k, "n": totals[i]} for i, k in errors.most_common(n) if k
     ]
 
 
@@ -240,7 +245,7 @@ def measure(data: Path, limit: int | None) -> dict[str, Any]:
                 errors[set_name] = [
                     f"{label}: {text}"
                     for (text, label), c in zip(rows, cached, strict=True)
-                    if (label == "general" and not c) or (label in ("private", "live", "random") and c)
+                    if wrong(label, c)
                 ][:12]
             if name.startswith("shipped") and set_name in evaluation:
                 worst[set_name] = worst_intents(evaluation[set_name], cached)
